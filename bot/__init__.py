@@ -1,0 +1,45 @@
+"""paperchat: ask a corpus of research papers a question, get an answer that cites them.
+
+    from bot import PaperBot
+    bot = PaperBot.from_corpus()          # the bundled seed corpus
+    answer = bot.ask("Which papers study credit assignment over long delays?")
+"""
+
+from bot.errors import IngestError, LibraryError, PaperchatError, QueryError
+from bot.ingest import Corpus, ingest
+from bot.paperbot import PaperBot
+from bot.records import (
+    Answer,
+    Citation,
+    FileReport,
+    Filters,
+    Hit,
+    IngestReport,
+    Layout,
+    Paper,
+    RejectedChunk,
+    Source,
+)
+from bot.settings import Settings, get_settings
+
+__all__ = [
+    "Answer",
+    "Citation",
+    "Corpus",
+    "FileReport",
+    "Filters",
+    "Hit",
+    "IngestError",
+    "IngestReport",
+    "Layout",
+    "LibraryError",
+    "Paper",
+    "PaperBot",
+    "PaperchatError",
+    "QueryError",
+    "RejectedChunk",
+    "Settings",
+    "Source",
+    "get_settings",
+    "ingest",
+]

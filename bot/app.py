@@ -1,0 +1,198 @@
+"""The Gradio web chat: built by `build_app(bot)`, served by `launch`.
+
+Every handler calls PaperBot and formats what it returns; domain errors become gr.Error
+messages the user sees. `ask`, `search` and `similar` are also named API endpoints for
+gradio_client.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+
+import gradio as gr  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from bot.answer import render_card  # noqa: E402
+from bot.errors import PaperchatError  # noqa: E402
+from bot.paperbot import PaperBot  # noqa: E402
+from bot.records import Filters, Hit, Paper  # noqa: E402
+from bot.templates import escape_markdown  # noqa: E402
+
+ANY = "Any"
+HAS_CODE_CHOICES = {ANY: None, "With code": True, "Without code": False}
+EXAMPLE_COUNT = 4
+
+
+def build_app(bot: PaperBot) -> gr.Blocks:
+    papers = bot.papers
+    categories = sorted({c for p in papers for c in p.categories})
+
+    def filters_from(year_from, year_to, author, category, has_code) -> Filters | None:
+        try:
+            filters = Filters(
+                year_from=int(year_from) if year_from else None,
+                year_to=int(year_to) if year_to else None,
+                author=author or None,
+                category=None if category in (None, ANY) else category,
+                has_code=HAS_CODE_CHOICES.get(has_code),
+            )
+        except ValidationError as exc:
+            raise user_error("; ".join(e["msg"] for e in exc.errors())) from None
+        return None if filters.is_empty() else filters
+
+    def respond(question, history, year_from, year_to, author, category, has_code):
+        filters = filters_from(year_from, year_to, author, category, has_code)
+        try:
+            answer = bot.ask(question or "", filters=filters)
+        except PaperchatError as exc:
+            raise user_error(str(exc)) from None
+        history = list(history or []) + [
+            {"role": "user", "content": escape_markdown(answer.question)},
+            {"role": "assistant", "content": answer.text},
+        ]
+        if answer.citations:
+            sources = "\n\n---\n\n".join(render_card(c, bot.templates) for c in answer.citations)
+        else:
+            sources = "*No paper cited: nothing in the library answers this question.*"
+        return history, "", sources
+
+    def find_similar(paper_id, text, k):
+        ref = (text or "").strip() or paper_id
+        if not ref:
+            raise user_error("Choose a paper or paste a title or abstract.")
+        try:
+            hits = bot.similar(ref, k=int(k))
+        except PaperchatError as exc:
+            raise user_error(str(exc)) from None
+        return _hits_markdown(hits)
+
+    def list_papers(query):
+        wanted = (query or "").strip().lower()
+        rows = [_paper_row(p) for p in papers
+                if not wanted or wanted in f"{p.display_title} {' '.join(p.authors)}".lower()]
+        return rows
+
+    with gr.Blocks(title="paperchat", analytics_enabled=False) as app:
+        gr.Markdown(f"# paperchat\nAsk the library of **{len(papers)} papers** a question; "
+                    "every answer cites the papers it comes from.")
+        with gr.Tab("Chat"):
+            chatbot = gr.Chatbot(
+                label="Answers", height=420, feedback_options=None, buttons=["copy"],
+                placeholder="Ask about the papers in the library, e.g. *"
+                            + escape_markdown(_example_questions(papers)[0]) + "*")
+            with gr.Row():
+                question = gr.Textbox(show_label=False, scale=6, autofocus=True,
+                                      placeholder="Which papers study …?", max_lines=4)
+                ask_button = gr.Button("Ask", variant="primary", scale=1)
+            with gr.Accordion("Filters", open=False):
+                with gr.Row():
+                    year_from = gr.Number(label="From year", precision=0)
+                    year_to = gr.Number(label="To year", precision=0)
+                    author = gr.Textbox(label="Author contains")
+                    category = gr.Dropdown([ANY, *categories], value=ANY, label="Category")
+                    has_code = gr.Radio(list(HAS_CODE_CHOICES), value=ANY, label="Code")
+            gr.Examples(_example_questions(papers), inputs=question, label="Try")
+            sources = gr.Markdown(label="Cited papers")
+            inputs = [question, chatbot, year_from, year_to, author, category, has_code]
+            for trigger in (question.submit, ask_button.click):
+                trigger(respond, inputs, [chatbot, question, sources], api_visibility="private")
+
+        with gr.Tab("Similar papers"):
+            with gr.Row():
+                paper_choice = gr.Dropdown(
+                    [(p.display_title, p.id) for p in papers], label="Choose a paper",
+                    filterable=True, value=None)
+                k_similar = gr.Slider(1, 20, value=5, step=1, label="How many")
+            pasted = gr.Textbox(label="…or paste a title or an abstract", lines=3)
+            similar_button = gr.Button("Find similar papers", variant="primary")
+            similar_out = gr.Markdown()
+            similar_button.click(find_similar, [paper_choice, pasted, k_similar], similar_out,
+                                 api_visibility="private")
+
+        with gr.Tab("Papers"):
+            paper_filter = gr.Textbox(label="Filter by title or author")
+            table = gr.Dataframe(
+                value=list_papers(""), headers=["id", "year", "category", "title", "authors",
+                                                "code"],
+                interactive=False, wrap=True)
+            paper_filter.change(list_papers, paper_filter, table, api_visibility="private")
+            with gr.Accordion("Ingest report", open=False):
+                gr.Code(bot.report.render(), language=None, label="How the corpus was read")
+
+        def ask(question: str, k: int = 5) -> dict:
+            """Answer a question with citations; JSON of paperchat's Answer."""
+            try:
+                return bot.ask(question, k=int(k)).model_dump(mode="json")
+            except PaperchatError as exc:
+                raise user_error(str(exc)) from None
+
+        def search(query: str, k: int = 10) -> list[dict]:
+            """The k papers that best match the query; JSON of paperchat's Hit."""
+            try:
+                return [h.model_dump(mode="json") for h in bot.search(query, k=int(k))]
+            except PaperchatError as exc:
+                raise user_error(str(exc)) from None
+
+        def similar(ref: str, k: int = 5) -> list[dict]:
+            """Papers similar to a paper id, arXiv id, title or pasted text."""
+            try:
+                return [h.model_dump(mode="json") for h in bot.similar(ref, k=int(k))]
+            except PaperchatError as exc:
+                raise user_error(str(exc)) from None
+
+        for fn in (ask, search, similar):
+            gr.api(fn, api_name=fn.__name__)
+    return app
+
+
+def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
+           block: bool = True) -> tuple[gr.Blocks, str]:
+    """Serve the chat. Never a public share link; analytics off."""
+    app = build_app(bot)
+    # Retrieval is CPU bound and short: two workers match the cores, the rest queue.
+    app.queue(default_concurrency_limit=2)
+    _, url, _ = app.launch(
+        server_name=host, server_port=port or free_port(host), share=False, ssr_mode=False,
+        prevent_thread_lock=not block, show_error=False, quiet=not block,
+        footer_links=["api"], theme=gr.themes.Soft())
+    return app, url
+
+
+def user_error(message: str) -> gr.Error:
+    """A message for the user; a mistake in the input, so no traceback in the server log."""
+    return gr.Error(message, print_exception=False)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _example_questions(papers: list[Paper]) -> list[str]:
+    """Questions drawn from the library itself: the subjects of a few of its papers."""
+    titled = [p for p in papers if p.title and len(p.title) < 90]
+    step = max(1, len(titled) // EXAMPLE_COUNT)
+    picks = titled[::step][:EXAMPLE_COUNT]
+    return [f"Which papers study {p.title.split(':')[-1].strip().lower()}?" for p in picks] or [
+        "Which papers study reinforcement learning?"]
+
+
+def _hits_markdown(hits: list[Hit]) -> str:
+    if not hits:
+        return "*No similar papers found.*"
+    lines = []
+    for i, h in enumerate(hits, start=1):
+        p = h.paper
+        link = f" · [arXiv:{p.arxiv_id}]({p.arxiv_url})" if p.arxiv_url else ""
+        lines.append(f"{i}. **{escape_markdown(p.display_title)}** ({p.year or 'n.d.'}) — "
+                     f"similarity {h.score:.2f}{link}  \n   {escape_markdown(p.author_line)}")
+    return "\n".join(lines)
+
+
+def _paper_row(p: Paper) -> list:
+    return [p.id, p.year or "", p.category or "", p.display_title, p.author_line,
+            "yes" if p.has_code else ""]

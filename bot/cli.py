@@ -1,0 +1,191 @@
+"""`paperchat` on the command line: each command calls PaperBot and prints what it returns.
+
+Exit codes: 0 success, 1 a domain error (message on stderr, no traceback), 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pydantic import TypeAdapter, ValidationError
+
+from bot.errors import PaperchatError
+from bot.paperbot import PaperBot
+from bot.records import Filters, Hit, Layout, Paper
+from bot.settings import get_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        filters = _filters(args)
+    except ValidationError as exc:
+        parser.error("; ".join(e["msg"] for e in exc.errors()))
+    try:
+        return args.run(args, filters)
+    except PaperchatError as exc:
+        print(f"paperchat: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("paperchat: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paperchat",
+        description="Ask a corpus of research papers a question; get an answer that cites them.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, run, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        sub.add_argument("--index", metavar="DIR",
+                         help="library folder (default: $PAPERCHAT_INDEX_DIR or the user data "
+                              "folder)")
+        return sub
+
+    def with_corpus(sub: argparse.ArgumentParser, required: bool) -> None:
+        sub.add_argument("paths", nargs="+" if required else "*", metavar="PATHS",
+                         help="listing or JSONL files, or folders of them"
+                              + ("" if required else " (default: the bundled seed corpus)"))
+        sub.add_argument("--layout", choices=[x.value for x in Layout],
+                         help="read every file in this layout instead of detecting it")
+
+    def with_output(sub: argparse.ArgumentParser, k: int | None) -> None:
+        if k is not None:
+            sub.add_argument("-k", type=int, default=k, help=f"how many papers (default {k})")
+        sub.add_argument("--json", action="store_true", help="print the result as JSON")
+        group = sub.add_argument_group("filters")
+        group.add_argument("--year-from", type=int, metavar="YEAR")
+        group.add_argument("--year-to", type=int, metavar="YEAR")
+        group.add_argument("--author", help="substring of an author name")
+        group.add_argument("--category", help="e.g. cs.LG or LG")
+        group.add_argument("--has-code", action=argparse.BooleanOptionalAction, default=None)
+
+    sub = command("serve", _serve, "serve the web chat")
+    with_corpus(sub, required=False)
+    sub.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    sub.add_argument("--port", type=int, help="port (default 7860; 0 picks a free one)")
+
+    sub = command("ingest", _ingest, "build or update a library from listing files")
+    with_corpus(sub, required=True)
+    sub.add_argument("--add", action="store_true",
+                     help="add the files to the library's corpus instead of replacing it")
+
+    sub = command("search", _search, "the papers that best match a query")
+    sub.add_argument("query")
+    with_output(sub, k=10)
+
+    sub = command("ask", _ask, "answer a question, citing the papers that answer it")
+    sub.add_argument("question")
+    with_output(sub, k=5)
+
+    sub = command("similar", _similar,
+                  "papers similar to a paper (id, arXiv id or title) or to pasted text")
+    sub.add_argument("ref", metavar="REF")
+    with_output(sub, k=5)
+
+    sub = command("papers", _papers, "list the papers in the library")
+    with_output(sub, k=None)
+    return parser
+
+
+def _filters(args: argparse.Namespace) -> Filters | None:
+    if not hasattr(args, "year_from"):
+        return None
+    filters = Filters(year_from=args.year_from, year_to=args.year_to, author=args.author,
+                      category=args.category, has_code=args.has_code)
+    return None if filters.is_empty() else filters
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def _open(args: argparse.Namespace) -> PaperBot:
+    return PaperBot.open_or_build(args.index, progress=_progress())
+
+
+def _serve(args: argparse.Namespace, _: Filters | None) -> int:
+    from bot.app import launch  # gradio loads only for this command
+
+    layout = Layout(args.layout) if args.layout else None
+    if args.paths:
+        bot = PaperBot.from_corpus(args.paths, args.index, layout=layout, progress=_progress())
+    else:
+        bot = _open(args)
+    server = get_settings().server
+    launch(bot, host=args.host or server.host,
+           port=args.port if args.port is not None else server.port)
+    return 0
+
+
+def _ingest(args: argparse.Namespace, _: Filters | None) -> int:
+    layout = Layout(args.layout) if args.layout else None
+    if args.add:
+        bot = _open(args).add(args.paths, layout=layout, progress=_progress())
+    else:
+        bot = PaperBot.from_corpus(args.paths, args.index, layout=layout, progress=_progress())
+    print(bot.report.render())
+    print(f"library: {bot.store.root if bot.store else '(not saved)'} "
+          f"({len(bot.papers)} papers, {bot.last_embedded} texts embedded)")
+    return 0
+
+
+def _search(args: argparse.Namespace, filters: Filters | None) -> int:
+    hits = _open(args).search(args.query, k=args.k, filters=filters)
+    _print_hits(hits, args.json)
+    return 0
+
+
+def _similar(args: argparse.Namespace, filters: Filters | None) -> int:
+    hits = _open(args).similar(args.ref, k=args.k, filters=filters)
+    _print_hits(hits, args.json)
+    return 0
+
+
+def _ask(args: argparse.Namespace, filters: Filters | None) -> int:
+    answer = _open(args).ask(args.question, k=args.k, filters=filters)
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+        return 0
+    print(answer.text)
+    if answer.citations:
+        print()
+    for c in answer.citations:
+        link = f"  {c.paper.arxiv_url}" if c.paper.arxiv_url else ""
+        print(f"[{c.n}] {c.paper.display_title} — {c.paper.author_line} "
+              f"({c.paper.year or 'n.d.'}){link}\n    “{c.quote}”")
+    return 0
+
+
+def _papers(args: argparse.Namespace, filters: Filters | None) -> int:
+    papers = [p for p in _open(args).papers if filters is None or filters.matches(p)]
+    if args.json:
+        print(TypeAdapter(list[Paper]).dump_json(papers, indent=2).decode())
+        return 0
+    for p in papers:
+        print(f"{p.id:<18} {p.year or '':<4} {p.category or '':<8} {p.display_title}")
+    print(f"{len(papers)} papers")
+    return 0
+
+
+def _print_hits(hits: list[Hit], as_json: bool) -> None:
+    if as_json:
+        print(TypeAdapter(list[Hit]).dump_json(hits, indent=2).decode())
+        return
+    if not hits:
+        print("no papers match")
+    for i, h in enumerate(hits, start=1):
+        print(f"{i:>2}. {h.score:.3f}  {h.paper.display_title} ({h.paper.year or 'n.d.'})  "
+              f"[{h.paper.id}]")
+        if h.evidence:
+            print(f"           “{h.evidence}”")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""Listing files in, clean merged `Paper` records and a report of everything read out.
+
+One reader per layout (listing, abstract_lines, arxiv_listing, jsonl); `detect_layout` picks
+one per file unless the caller names it; `merge` folds sightings of the same paper.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import IngestError
+from bot.ingest import abstract_lines, arxiv_listing, jsonl, listing
+from bot.ingest.merge import build_paper, group_sightings
+from bot.ingest.sighting import Sighting
+from bot.records import FileReport, IngestReport, Layout, Paper, RejectedChunk
+
+Reader = Callable[[Iterable[str], str], Iterator["Sighting | RejectedChunk"]]
+READERS: dict[Layout, Reader] = {
+    Layout.LISTING: listing.read,
+    Layout.ABSTRACT_LINES: abstract_lines.read,
+    Layout.ARXIV_LISTING: arxiv_listing.read,
+    Layout.JSONL: jsonl.read,
+}
+_SNIFF_LINES = 50
+_GZIP_MAGIC = b"\x1f\x8b"
+
+__all__ = ["Corpus", "detect_layout", "expand_paths", "ingest", "read_file", "fingerprint"]
+
+
+@dataclass
+class Corpus:
+    papers: list[Paper]
+    report: IngestReport
+
+
+def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
+    """Files as given; a folder stands for the files in it (sorted, hidden ones skipped)."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir()
+                                if p.is_file() and not p.name.startswith(".")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise IngestError(f"{path}: no such file or folder")
+    if not files:
+        raise IngestError("no corpus files given: " + ", ".join(map(str, paths)))
+    return files
+
+
+def fingerprint(files: Sequence[Path], layout: Layout | None = None) -> str:
+    """Identifies a corpus by content: same files, same bytes, same layout -> same string."""
+    digest = hashlib.sha256(f"layout={layout.value if layout else 'auto'}".encode())
+    for path in files:
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    with path.open("rb") as fh:
+        gzipped = fh.read(2) == _GZIP_MAGIC
+    raw = gzip.open(path, "rb") if gzipped else path.open("rb")
+    # utf-8-sig drops a byte-order mark; newline="" keeps \r\n line counts honest.
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _lines(path: Path) -> Iterator[str]:
+    try:
+        with _open_text(path) as text:
+            for line in text:
+                yield line.rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                          "re-save it as UTF-8") from None
+    except (OSError, EOFError) as exc:
+        raise IngestError(f"{path}: cannot be read ({exc})") from None
+
+
+def detect_layout(lines: Iterable[str], path: str = "<input>") -> Layout:
+    """Name the layout from a file's first non-blank lines."""
+    sample = []
+    for line in lines:
+        if line.strip():
+            sample.append(line.strip())
+        if len(sample) >= _SNIFF_LINES:
+            break
+    if not sample:
+        raise IngestError(f"{path}: the file is empty")
+    if sample[0].startswith("{"):
+        return Layout.JSONL
+    if sum(bool(abstract_lines.LINE.match(x)) for x in sample) > len(sample) / 2:
+        return Layout.ABSTRACT_LINES
+    if any(listing.HEADER.match(x) for x in sample[:3]):
+        return Layout.LISTING
+    if any(arxiv_listing.ID_LINE.match(x) for x in sample):
+        return Layout.ARXIV_LISTING
+    raise IngestError(
+        f"{path}: no known layout (expected a paper listing, 'Abstract:' lines, an arXiv "
+        f"listing or JSON Lines); first line: {sample[0][:80]!r}. "
+        f"Name the layout with --layout if it is one of these.")
+
+
+def read_file(path: Path, layout: Layout | None = None) -> tuple[list[Sighting], FileReport]:
+    name = str(path)
+    layout = layout or detect_layout(_lines(path), name)
+    report = FileReport(file=name, layout=layout)
+    sightings: list[Sighting] = []
+    for item in READERS[layout](_lines(path), name):
+        if isinstance(item, RejectedChunk):
+            report.rejected.append(item)
+            continue
+        sightings.append(item)
+        report.warnings.extend(
+            RejectedChunk(file=name, line=item.source.line, reason=doubt,
+                          text=(item.title or item.abstract)[:200])
+            for doubt in item.doubts)
+    report.records = len(sightings)
+    return sightings, report
+
+
+def ingest(paths: Sequence[str | Path], layout: Layout | None = None) -> Corpus:
+    """Read, check and merge every file; raise IngestError if no paper comes out."""
+    reports: list[FileReport] = []
+    sightings: list[Sighting] = []
+    report_of: list[FileReport] = []
+    for path in expand_paths(paths):
+        found, report = read_file(path, layout)
+        sightings.extend(found)
+        report_of.extend([report] * len(found))
+        reports.append(report)
+    if not sightings:
+        rejected = sum(len(r.rejected) for r in reports)
+        raise IngestError(f"the corpus is empty: no paper could be read from {len(reports)} "
+                          f"file(s) ({rejected} chunk(s) rejected)")
+    papers = []
+    for members in group_sightings(sightings):
+        papers.append(build_paper([sightings[i] for i in members]))
+        for i in members[1:]:
+            report_of[i].merged += 1
+    _make_ids_unique(papers)
+    return Corpus(papers=papers, report=IngestReport(files=reports, papers=len(papers)))
+
+
+def _make_ids_unique(papers: list[Paper]) -> None:
+    seen: dict[str, int] = {}
+    for paper in papers:
+        count = seen.get(paper.id, 0)
+        seen[paper.id] = count + 1
+        if count:
+            paper.id = f"{paper.id}~{count + 1}"

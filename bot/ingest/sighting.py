@@ -1,0 +1,46 @@
+"""One record as a reader saw it, before the same paper's sightings are merged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from bot.records import Source
+
+_SPACE_RUN = re.compile(r"\s+")
+# arXiv ids: new style 2403.05530(v2), old style cs.LG/0601001(v1).
+_ARXIV_ID = re.compile(
+    r"^(?:arxiv:)?\s*(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
+
+
+@dataclass
+class Sighting:
+    """The fields one record gives; None where it says nothing."""
+
+    source: Source
+    abstract: str
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    authors_truncated: bool = False
+    organisations: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    date: dt.date | None = None
+    has_code: bool = False
+    arxiv_id: str | None = None
+    source_id: str | None = None  # an id the source gives that is not an arXiv id (BEIR _id)
+    comment: str | None = None
+    doubts: list[str] = field(default_factory=list)  # kept, but worth a warning in the report
+
+
+def clean_text(text: str) -> str:
+    """Collapse whitespace runs (arXiv metadata wraps abstracts at 80 columns)."""
+    return _SPACE_RUN.sub(" ", text).strip()
+
+
+def normalise_arxiv_id(raw: str | None) -> str | None:
+    """`arXiv:2403.05530v2` -> `2403.05530`; None for anything that is not an arXiv id."""
+    if not raw:
+        return None
+    match = _ARXIV_ID.match(raw.strip())
+    return match.group(1) if match else None

@@ -1,0 +1,224 @@
+"""PaperBot: the one API that the CLI, the web app and Python users all call."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bot.answer import compose_answer
+from bot.errors import LibraryError, QueryError
+from bot.ingest import expand_paths, fingerprint, ingest
+from bot.ingest.merge import normalise_title
+from bot.ingest.sighting import normalise_arxiv_id
+from bot.library import Library, build_library
+from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper
+from bot.retrieve import Retriever, clean_query
+from bot.settings import Settings, get_settings
+from bot.store import LibraryStore
+from bot.templates import Templates
+from embeddings import Embedder
+
+SEED_DIR = Path(__file__).parent / "seed"
+SAME_PAPER_COSINE = 0.98  # pasted text this close to a paper's own vector is that paper
+CLOSE_TITLE_RATIO = 0.9
+log = logging.getLogger(__name__)
+
+
+class PaperBot:
+    """Search, answer and find similar papers in one library.
+
+    Build or refresh a library from listing files with `from_corpus` (None = the bundled
+    seed corpus), or open an existing library folder with `open`.
+    """
+
+    def __init__(self, library: Library, *, embedder: Embedder | None = None,
+                 settings: Settings | None = None, store: LibraryStore | None = None):
+        self.settings = settings or get_settings()
+        self.library = library
+        self.embedder = embedder or Embedder()
+        self.store = store
+        self.templates = Templates()
+        self.retriever = Retriever(library, self.settings.retrieval)
+        self.last_embedded = 0  # texts embedded by the build that produced this bot
+
+    # -- building and opening -------------------------------------------------------------
+
+    @classmethod
+    def from_corpus(
+        cls,
+        paths: Sequence[str | Path] | None = None,
+        index_dir: str | Path | None = None,
+        *,
+        layout: Layout | None = None,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        progress: bool = False,
+    ) -> PaperBot:
+        """The library of these files, loaded if already built, else (re)built and saved.
+
+        A rebuild embeds only papers and sentences whose text the previous build lacks.
+        """
+        settings = settings or get_settings()
+        embedder = embedder or Embedder()
+        store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
+        files = expand_paths(paths or [SEED_DIR])
+        corpus_fingerprint = fingerprint(files, layout)
+        current = cls._try_load(store)
+        if (current is not None and current.manifest.corpus_fingerprint == corpus_fingerprint
+                and current.manifest.model_sha256 == embedder.weights_sha256):
+            return cls(current, embedder=embedder, settings=settings, store=store)
+        with store.writing():
+            corpus = ingest(files, layout)
+            library, embedded = build_library(
+                corpus, embedder, fingerprint=corpus_fingerprint,
+                corpus_paths=[str(f) for f in files], layout=layout, previous=current,
+                progress=progress)
+            store.save(library)
+        bot = cls(library, embedder=embedder, settings=settings, store=store)
+        bot.last_embedded = embedded
+        return bot
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+    ) -> PaperBot:
+        """An existing library, exactly as built: nothing is read from the corpus files."""
+        settings = settings or get_settings()
+        embedder = embedder or Embedder()
+        store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
+        library = store.load()
+        if library.manifest.model_sha256 != embedder.weights_sha256:
+            raise LibraryError(
+                f"{store.root} was built with another model ({library.manifest.model_name}, "
+                f"weights {library.manifest.model_sha256[:12]}); re-run `paperchat ingest`")
+        return cls(library, embedder=embedder, settings=settings, store=store)
+
+    @classmethod
+    def open_or_build(
+        cls,
+        index_dir: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        progress: bool = False,
+    ) -> PaperBot:
+        """The library in `index_dir`, refreshed if its corpus files changed; the bundled
+        corpus when there is none yet."""
+        settings = settings or get_settings()
+        store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
+        if not store.exists():
+            return cls.from_corpus(None, store.root, settings=settings, embedder=embedder,
+                                   progress=progress)
+        manifest = store.read_manifest()
+        if all(Path(p).is_file() for p in manifest.corpus_paths):
+            return cls.from_corpus(manifest.corpus_paths, store.root, layout=manifest.layout,
+                                   settings=settings, embedder=embedder, progress=progress)
+        return cls.open(store.root, settings=settings, embedder=embedder)
+
+    def add(self, paths: Sequence[str | Path], *, layout: Layout | None = None,
+            progress: bool = False) -> PaperBot:
+        """A bot over this library's corpus plus these files (merged, embedded if new)."""
+        if self.store is None:
+            raise LibraryError("this library was never saved, so it cannot be extended")
+        if layout is not None and layout != self.library.manifest.layout:
+            raise LibraryError("added files must share the library's layout setting")
+        known = [p for p in self.library.manifest.corpus_paths if Path(p).is_file()]
+        new = [str(p) for p in expand_paths(paths) if str(p) not in known]
+        return PaperBot.from_corpus(known + new, self.store.root, layout=layout,
+                                    settings=self.settings, embedder=self.embedder,
+                                    progress=progress)
+
+    @staticmethod
+    def _try_load(store: LibraryStore) -> Library | None:
+        if not store.exists():
+            return None
+        try:
+            return store.load()
+        except LibraryError as exc:  # damaged: rebuilt from the corpus below
+            log.warning("rebuilding the library: %s", exc)
+            return None
+
+    # -- what the library holds -----------------------------------------------------------
+
+    @property
+    def papers(self) -> list[Paper]:
+        return self.library.papers
+
+    @property
+    def report(self) -> IngestReport:
+        return self.library.report
+
+    def get(self, ref: str) -> Paper | None:
+        """A paper by id, arXiv id (`arXiv:2403.05530v2` too) or exact title."""
+        row = self._row_of_reference(ref.strip())
+        return self.papers[row] if row is not None else None
+
+    # -- questions --------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+        """The k papers that best match the query, best first, filters applied before the cut."""
+        query = clean_query(query, max_chars=self.settings.retrieval.max_query_chars)
+        _check_k(k)
+        return self.retriever.rank(self.embedder.embed_query(query), k, filters)
+
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
+        """An answer citing up to k papers, or an abstention naming the nearest ones."""
+        question = clean_query(question, max_chars=self.settings.retrieval.max_query_chars)
+        _check_k(k)
+        hits = self.retriever.rank(self.embedder.embed_query(question), k, filters)
+        return compose_answer(question, hits, threshold=self.settings.retrieval.answer_threshold,
+                              templates=self.templates)
+
+    def similar(self, ref: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        """Papers like `ref`: a paper id, an arXiv id, a title (exact or close) or free text
+        such as a pasted abstract. The paper itself is never among them."""
+        ref = clean_query(ref, max_chars=self.settings.retrieval.max_reference_chars,
+                          what="reference")
+        _check_k(k)
+        row = self._row_of_reference(ref)
+        if row is None:
+            vector = self.embedder.embed_documents([ref])[0]
+            row = self._row_of_text(ref, vector)
+        if row is not None:  # a paper of the library: rank by its own stored vector
+            vector = self.library.doc_index.vectors(np.array([row]))[0]
+        exclude = frozenset() if row is None else frozenset({row})
+        return self.retriever.rank(vector, k, filters, exclude_rows=exclude, sentence_weight=0.0)
+
+    def _row_of_reference(self, ref: str) -> int | None:
+        """Exact references: paper id, arXiv id, or title (case and punctuation ignored)."""
+        library = self.library
+        if ref in library.row_of:
+            return library.row_of[ref]
+        arxiv_id = normalise_arxiv_id(ref)
+        if arxiv_id and arxiv_id in library.row_of_arxiv_id:
+            return library.row_of_arxiv_id[arxiv_id]
+        return library.row_of_title.get(normalise_title(ref))
+
+    def _row_of_text(self, text: str, vector: np.ndarray) -> int | None:
+        """A close title or a pasted abstract of a paper in the library, found by its vector."""
+        scores, rows = self.library.doc_index.search(vector, 5)
+        wanted = normalise_title(text)
+        for score, row in zip(scores[0], rows[0], strict=True):
+            if row < 0:
+                continue
+            paper = self.library.papers[int(row)]
+            if score >= SAME_PAPER_COSINE or any(
+                    normalise_title(a) == wanted for a in paper.all_abstracts()):
+                return int(row)
+            if paper.title and difflib.SequenceMatcher(
+                    None, wanted, normalise_title(paper.title)).ratio() >= CLOSE_TITLE_RATIO:
+                return int(row)
+        return None
+
+
+def _check_k(k: int) -> None:
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
+        raise QueryError(f"k must be a whole number from 1 to 1000, not {k!r}")

@@ -1,0 +1,219 @@
+"""The records every surface speaks: papers, search hits, answers, filters, ingest reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Layout(str, Enum):
+    """The listing layouts ingest understands."""
+
+    LISTING = "listing"  # category+date / title+authors / abstract, three lines a paper
+    ABSTRACT_LINES = "abstract-lines"  # one `Abstract:...` line a paper
+    ARXIV_LISTING = "arxiv-listing"  # blank-line separated blocks ending in arXiv:ID, Created:
+    JSONL = "jsonl"  # arXiv metadata or BEIR corpus records, optionally gzipped
+
+
+class Source(BaseModel):
+    """Where one sighting of a paper was read."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str = Field(description="The file, as it was given to ingest.")
+    line: int = Field(ge=1, description="1-based line where the record starts.")
+    layout: Layout
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+class Paper(BaseModel):
+    """One paper, merged from every sighting of it in the corpus."""
+
+    id: str = Field(
+        description="arXiv id when known, else the source's own id, else a content hash.")
+    title: str | None = Field(None, description="None when no source gives one.")
+    authors: list[str] = Field(default_factory=list)
+    authors_truncated: bool = Field(False, description="The list ended in 'et al.'.")
+    organisations: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list, description="arXiv style, e.g. cs.LG.")
+    date: dt.date | None = None
+    has_code: bool = False
+    arxiv_id: str | None = None
+    comment: str | None = None
+    abstract: str
+    abstract_versions: list[str] = Field(
+        default_factory=list, description="Other wordings of the abstract seen in the corpus."
+    )
+    sources: list[Source] = Field(default_factory=list)
+
+    @property
+    def year(self) -> int | None:
+        return self.date.year if self.date else None
+
+    @property
+    def category(self) -> str | None:
+        return self.categories[0] if self.categories else None
+
+    @property
+    def arxiv_url(self) -> str | None:
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else None
+
+    @property
+    def display_title(self) -> str:
+        """The title, or an honest stand-in when no source names the paper."""
+        if self.title:
+            return self.title
+        if self.arxiv_id:
+            return f"arXiv:{self.arxiv_id}"
+        words = self.abstract.split()
+        opening = " ".join(words[:8]) + ("…" if len(words) > 8 else "")
+        return f'Untitled — "{opening}"'
+
+    @property
+    def author_line(self) -> str:
+        if not self.authors:
+            return "Unknown authors"
+        shown = self.authors[:6]
+        more = len(self.authors) > len(shown) or self.authors_truncated
+        return ", ".join(shown) + (" et al." if more else "")
+
+    def all_abstracts(self) -> list[str]:
+        return [self.abstract, *self.abstract_versions]
+
+
+class Filters(BaseModel):
+    """Scopes a search. Every field is optional; all given fields must hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    year_from: int | None = Field(None, description="Earliest year, inclusive.")
+    year_to: int | None = Field(None, description="Latest year, inclusive.")
+    author: str | None = Field(None, description="Case-insensitive substring of an author name.")
+    category: str | None = Field(None, description="Category such as cs.LG, or its code LG.")
+    has_code: bool | None = Field(None, description="Only papers with (or without) code.")
+
+    @field_validator("author", "category")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _check_range(self) -> Filters:
+        if self.year_from and self.year_to and self.year_from > self.year_to:
+            raise ValueError(f"year_from {self.year_from} is after year_to {self.year_to}")
+        return self
+
+    def is_empty(self) -> bool:
+        return all(value is None for value in self.model_dump().values())
+
+    def matches(self, paper: Paper) -> bool:
+        if self.year_from is not None and (paper.year is None or paper.year < self.year_from):
+            return False
+        if self.year_to is not None and (paper.year is None or paper.year > self.year_to):
+            return False
+        if self.has_code is not None and paper.has_code != self.has_code:
+            return False
+        if self.author and not any(self.author.lower() in a.lower() for a in paper.authors):
+            return False
+        if self.category:
+            wanted = self.category.lower()
+            if not any(c.lower() == wanted or c.lower().endswith("." + wanted)
+                       for c in paper.categories):
+                return False
+        return True
+
+
+class Hit(BaseModel):
+    """A paper found for a query, with the sentence of its abstract that matched best."""
+
+    paper: Paper
+    score: float = Field(description="Relevance: higher is closer. Comparable within one query.")
+    evidence: str | None = Field(
+        None, description="The abstract sentence that matched best, copied verbatim."
+    )
+
+
+class Citation(BaseModel):
+    """One [n] of an answer."""
+
+    n: int = Field(ge=1)
+    paper: Paper
+    quote: str = Field(description="A sentence copied verbatim from the paper's abstract.")
+    score: float
+
+
+class Answer(BaseModel):
+    """The reply to a question: Markdown with [n] markers, and what each marker points at."""
+
+    question: str
+    text: str = Field(description="Markdown; [n] refers to citations[n-1].")
+    citations: list[Citation] = Field(default_factory=list)
+    abstained: bool = Field(False, description="True when no paper in the corpus answers it.")
+    nearest: list[Hit] = Field(
+        default_factory=list, description="When abstaining: closest papers, but not answering."
+    )
+    answerer: str = Field("extractive", description="What wrote the text.")
+
+
+class RejectedChunk(BaseModel):
+    """Input that did not become a paper, and why. Nothing is dropped silently."""
+
+    file: str
+    line: int
+    reason: str
+    text: str = Field(description="The start of the rejected input, for the user to find it.")
+    lines: int = Field(1, ge=1, description="How many input lines the chunk spans.")
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class FileReport(BaseModel):
+    file: str
+    layout: Layout
+    records: int = Field(0, description="Records read from this file.")
+    merged: int = Field(0, description="Records folded into a paper first seen elsewhere.")
+    rejected: list[RejectedChunk] = Field(default_factory=list)
+    warnings: list[RejectedChunk] = Field(
+        default_factory=list, description="Records kept, but read with a doubt worth checking."
+    )
+
+
+class IngestReport(BaseModel):
+    files: list[FileReport] = Field(default_factory=list)
+    papers: int = Field(0, description="Distinct papers after merging.")
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.files)
+
+    @property
+    def merged(self) -> int:
+        return sum(f.merged for f in self.files)
+
+    @property
+    def rejected(self) -> list[RejectedChunk]:
+        return [r for f in self.files for r in f.rejected]
+
+    def render(self) -> str:
+        """A plain-text table for the CLI and the web app."""
+        rows = [f"{'file':<44} {'layout':<15} {'records':>7} {'merged':>6} {'rejected':>8}"]
+        for f in self.files:
+            name = f.file if len(f.file) <= 44 else "…" + f.file[-43:]
+            rows.append(
+                f"{name:<44} {f.layout.value:<15} {f.records:>7} {f.merged:>6} {len(f.rejected):>8}"
+            )
+        rows.append(
+            f"{'total':<44} {'':<15} {self.records:>7} {self.merged:>6} {len(self.rejected):>8}"
+        )
+        rows.append(f"{self.papers} distinct papers")
+        for f in self.files:
+            for chunk in f.rejected:
+                rows.append(f"rejected {chunk}: {chunk.text!r}")
+            for chunk in f.warnings:
+                rows.append(f"warning  {chunk}: {chunk.text!r}")
+        return "\n".join(rows)

@@ -1,0 +1,195 @@
+"""The library folder on disk: the one place that reads and writes it.
+
+    manifest.json            written last, by rename: the commit point of a build
+    papers.<gen>.json        papers and the ingest report
+    docs.<gen>.faiss         paper vectors (FAISS)
+    sentences.<gen>.npy      abstract-sentence vectors
+    spans.<gen>.npy          (paper row, start, end) of each sentence
+
+Every build writes files under a fresh generation name, then swaps the manifest in with an
+atomic rename, then deletes other generations. A crash at any moment leaves the previous
+manifest pointing at complete files. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from bot.errors import LibraryError
+from bot.library import FORMAT_VERSION, Library, Manifest
+from bot.records import IngestReport, Paper
+from embeddings import IndexFileError, VectorIndex
+
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+_REBUILD = "re-run `paperchat ingest` to rebuild it"
+
+
+class _PaperFile(BaseModel):
+    papers: list[Paper]
+    report: IngestReport
+
+
+class LibraryStore:
+    def __init__(self, root: Path):
+        self.root = Path(root).expanduser()
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def exists(self) -> bool:
+        return self.manifest_path.is_file()
+
+    def read_manifest(self) -> Manifest:
+        path = self.manifest_path
+        if not path.is_file():
+            raise LibraryError(f"no library at {self.root}: run `paperchat ingest` first")
+        try:
+            manifest = Manifest.model_validate_json(path.read_bytes())
+        except (ValidationError, ValueError, OSError) as exc:
+            raise LibraryError(f"{path} is damaged ({_short(exc)}); {_REBUILD}") from None
+        if manifest.format_version != FORMAT_VERSION:
+            raise LibraryError(f"{path} has format {manifest.format_version}, this paperchat "
+                               f"reads {FORMAT_VERSION}; {_REBUILD}")
+        return manifest
+
+    def load(self) -> Library:
+        # A concurrent build may delete the generation we just read the manifest of: retry once.
+        for attempt in range(2):
+            manifest = self.read_manifest()
+            try:
+                return self._load(manifest)
+            except FileNotFoundError:
+                if attempt:
+                    raise LibraryError(f"{self.root}: files named by {MANIFEST} are missing; "
+                                       f"{_REBUILD}") from None
+        raise AssertionError("unreachable")
+
+    def _load(self, manifest: Manifest) -> Library:
+        def path(kind: str) -> Path:
+            name = manifest.files.get(kind)
+            if not name or "/" in name or name.startswith("."):
+                raise LibraryError(f"{self.manifest_path} names no valid {kind} file; {_REBUILD}")
+            found = self.root / name
+            if not found.is_file():
+                raise FileNotFoundError(found)
+            return found
+
+        papers_path = path("papers")
+        try:
+            stored = _PaperFile.model_validate_json(papers_path.read_bytes())
+        except (ValidationError, ValueError) as exc:
+            raise LibraryError(f"{papers_path} is damaged ({_short(exc)}); {_REBUILD}") from None
+        docs_path = path("docs")
+        try:
+            doc_index = VectorIndex.read(docs_path)
+        except IndexFileError as exc:
+            raise LibraryError(f"{exc}; {_REBUILD}") from None
+        vectors = self._read_array(path("sentences"), np.float32)
+        spans = self._read_array(path("spans"), np.int32)
+
+        problems = []
+        if len(stored.papers) != manifest.papers or doc_index.count != manifest.papers:
+            problems.append(f"{manifest.papers} papers in the manifest, {len(stored.papers)} in "
+                            f"{papers_path.name}, {doc_index.count} in {docs_path.name}")
+        if doc_index.dim != manifest.dim or vectors.shape[1:] != (manifest.dim,):
+            problems.append(f"vector dimension is not {manifest.dim}")
+        if len(vectors) != manifest.sentences or spans.shape != (manifest.sentences, 3):
+            problems.append(f"sentence files do not hold {manifest.sentences} sentences")
+        elif len(spans) and (spans[:, 0].min() < 0 or spans[:, 0].max() >= len(stored.papers)
+                             or np.any(np.diff(spans[:, 0]) < 0)):
+            problems.append("sentence spans point outside the papers")
+        if problems:
+            raise LibraryError(f"{self.root}: files disagree ({'; '.join(problems)}); {_REBUILD}")
+        return Library(papers=stored.papers, report=stored.report, doc_index=doc_index,
+                       sentence_vectors=vectors, sentence_spans=spans, manifest=manifest)
+
+    @staticmethod
+    def _read_array(path: Path, dtype: type) -> np.ndarray:
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise LibraryError(f"{path} is damaged ({_short(exc)}); {_REBUILD}") from None
+        if array.dtype != dtype or array.ndim != 2:
+            raise LibraryError(f"{path} holds {array.dtype} of shape {array.shape}; {_REBUILD}")
+        return array
+
+    def save(self, library: Library) -> None:
+        """Write a new generation, commit it by renaming the manifest, drop older ones."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        generation = secrets.token_hex(6)
+        files = {kind: f"{kind}.{generation}.{ext}" for kind, ext in
+                 [("papers", "json"), ("docs", "faiss"), ("sentences", "npy"), ("spans", "npy")]}
+        paper_file = _PaperFile(papers=library.papers, report=library.report)
+        self._write(files["papers"], lambda p: p.write_bytes(paper_file.model_dump_json().encode()))
+        self._write(files["docs"], library.doc_index.write)
+        self._write(files["sentences"], lambda p: _save_npy(p, library.sentence_vectors))
+        self._write(files["spans"], lambda p: _save_npy(p, library.sentence_spans))
+        library.manifest = library.manifest.model_copy(
+            update={"generation": generation, "files": files})
+        manifest_json = library.manifest.model_dump_json(indent=2).encode()
+        self._write(MANIFEST, lambda p: p.write_bytes(manifest_json))
+        _fsync_dir(self.root)
+        keep = {MANIFEST, LOCK, *files.values()}
+        for stale in self.root.iterdir():
+            if stale.name not in keep and stale.is_file() and _is_ours(stale.name):
+                stale.unlink(missing_ok=True)
+
+    def _write(self, name: str, write) -> None:
+        final = self.root / name
+        temp = self.root / f".{name}.{os.getpid()}.tmp"
+        try:
+            write(temp)
+            with temp.open("rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(temp, final)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the folder's write lock; a second writer fails at once with a clear message."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / LOCK).open("a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LibraryError(f"{self.root} is being written by another paperchat process; "
+                                   "wait for it to finish, then try again") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with path.open("wb") as fh:
+        np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _is_ours(name: str) -> bool:
+    return name.startswith(("papers.", "docs.", "sentences.", "spans.")) or (
+        name.startswith(".") and name.endswith(".tmp"))
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+

@@ -1,0 +1,63 @@
+"""The Markdown templates of `prompts/`, checked at start-up.
+
+Each template declares exactly the placeholders the code fills. A missing or unknown
+placeholder is an error when the templates load, not a blank or a KeyError in an answer.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+from bot.errors import PaperchatError
+from prompts import PROMPTS_DIR
+
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "answer": frozenset({"citations"}),
+    "citation": frozenset({"n", "title", "year", "quote"}),
+    "abstain": frozenset({"nearest"}),
+    "nearest": frozenset({"title", "year", "score"}),
+    "card": frozenset({"n", "title", "authors", "year", "category", "link", "quote"}),
+}
+# Characters that would turn scraped text into Markdown structure or HTML.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+
+
+class TemplateError(PaperchatError):
+    pass
+
+
+def escape_markdown(text: str) -> str:
+    """Scraped text shown as itself: no links, emphasis or HTML can come from a paper."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def placeholders_of(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+class Templates:
+    def __init__(self, directory: Path = PROMPTS_DIR):
+        self.texts: dict[str, str] = {}
+        for name, expected in PLACEHOLDERS.items():
+            path = Path(directory) / f"{name}.md"
+            try:
+                text = path.read_text(encoding="utf-8").rstrip("\n")
+            except OSError as exc:
+                raise TemplateError(f"template {path} cannot be read: {exc}") from None
+            try:
+                found = placeholders_of(text)
+            except ValueError as exc:
+                raise TemplateError(f"template {path} is malformed: {exc}") from None
+            if found != expected:
+                missing, unknown = sorted(expected - found), sorted(found - expected)
+                raise TemplateError(f"template {path}: missing placeholders {missing}, "
+                                    f"unknown placeholders {unknown}")
+            self.texts[name] = text
+
+    def render(self, name: str, **values: object) -> str:
+        if set(values) != PLACEHOLDERS[name]:
+            raise TemplateError(f"template {name!r} takes {sorted(PLACEHOLDERS[name])}, "
+                                f"got {sorted(values)}")
+        return self.texts[name].format(**values)

@@ -1,0 +1,20 @@
+"""Vectors only: the bundled sentence embedder and a FAISS index. Knows nothing of papers."""
+
+from embeddings.index import IndexFileError, VectorIndex
+from embeddings.model import (
+    BUNDLED_MODEL_NAME,
+    BUNDLED_WEIGHTS_SHA256,
+    Embedder,
+    ModelUnavailable,
+    bundled_model_path,
+)
+
+__all__ = [
+    "BUNDLED_MODEL_NAME",
+    "BUNDLED_WEIGHTS_SHA256",
+    "Embedder",
+    "IndexFileError",
+    "ModelUnavailable",
+    "VectorIndex",
+    "bundled_model_path",
+]

@@ -1,0 +1,5 @@
+"""Answer and citation templates, shipped as package data. Loaded and checked by bot.templates."""
+
+from pathlib import Path
+
+PROMPTS_DIR = Path(__file__).parent

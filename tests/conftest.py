@@ -1,0 +1,60 @@
+"""Real parts: the bundled model (loaded once per session) and real FAISS libraries."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot import PaperBot
+from bot.paperbot import SEED_DIR
+from embeddings import Embedder
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Each test gets its own data folder: nothing reads or writes the user's libraries."""
+    home = tmp_path / "paperchat-home"
+    monkeypatch.setenv("PAPERCHAT_HOME", str(home))
+    monkeypatch.delenv("PAPERCHAT_INDEX_DIR", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture(autouse=True)
+def shared_embedder(embedder, monkeypatch):
+    """PaperBot's default embedder is the session's model, so no test loads it twice."""
+    monkeypatch.setattr("bot.paperbot.Embedder", lambda: embedder)
+
+
+@pytest.fixture(scope="session")
+def seed_library_dir(tmp_path_factory, embedder) -> Path:
+    """The bundled corpus, built once for the whole session."""
+    index_dir = tmp_path_factory.mktemp("seed-library")
+    PaperBot.from_corpus(None, index_dir, embedder=embedder)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def seed_bot(seed_library_dir, embedder) -> PaperBot:
+    return PaperBot.open(seed_library_dir, embedder=embedder)
+
+
+@pytest.fixture
+def library_copy(seed_library_dir, tmp_path) -> Path:
+    """A private copy of the seed library, for tests that change or damage it."""
+    target = tmp_path / "library"
+    shutil.copytree(seed_library_dir, target)
+    return target
+
+
+@pytest.fixture
+def seed_files() -> list[Path]:
+    return sorted(SEED_DIR.glob("*.txt"))

@@ -1,0 +1,76 @@
+"""The bundled model and the FAISS index, with no knowledge of papers."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from embeddings import (
+    BUNDLED_WEIGHTS_SHA256,
+    IndexFileError,
+    VectorIndex,
+    bundled_model_path,
+)
+
+
+def test_bundled_weights_are_the_upstream_revision():
+    weights = bundled_model_path() / "model.safetensors"
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == BUNDLED_WEIGHTS_SHA256
+    assert BUNDLED_WEIGHTS_SHA256 == (
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
+
+
+def test_documents_and_queries_become_unit_vectors(embedder):
+    docs = embedder.embed_documents(["Relational reasoning with neural networks.",
+                                     "A recipe for chocolate cake."])
+    query = embedder.embed_query("neural networks that reason about relations")
+    assert docs.shape == (2, 384) and docs.dtype == np.float32 and query.shape == (384,)
+    np.testing.assert_allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-5)
+    assert docs[0] @ query > docs[1] @ query + 0.3
+    assert embedder.embed_documents([]).shape == (0, 384)
+
+
+def test_embeddings_package_never_imports_bot():
+    code = ("import sys, embeddings.index, embeddings.model; "
+            "sys.exit(any(m == 'bot' or m.startswith('bot.') for m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_model_loads_with_no_network(tmp_path):
+    """HF_HUB_OFFLINE is set by the code path, and a hub lookup would fail here anyway."""
+    code = ("import os; from embeddings import Embedder; e = Embedder(); "
+            "v = e.embed_query('x'); assert os.environ['HF_HUB_OFFLINE'] == '1'; print(v.shape)")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf"),
+           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "(384,)" in out.stdout
+
+
+def test_index_search_respects_allowed_ids_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(50, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(8)
+    index.add(vectors, np.arange(50))
+    scores, ids = index.search(vectors[7], 3)
+    assert ids[0, 0] == 7 and scores[0, 0] == pytest.approx(1.0, abs=1e-5)
+    _, ids = index.search(vectors[7], 5, allowed_ids=np.array([1, 2, 3]))
+    assert set(ids[0][ids[0] >= 0]) == {1, 2, 3} and list(ids[0][3:]) == [-1, -1]
+    _, ids = index.search(vectors[7], 5, allowed_ids=np.array([], dtype=np.int64))
+    assert (ids == -1).all()
+    index.write(tmp_path / "v.faiss")
+    again = VectorIndex.read(tmp_path / "v.faiss")
+    assert again.count == 50 and again.dim == 8
+    np.testing.assert_array_equal(again.vectors(np.array([3, 4])), vectors[[3, 4]])
+
+
+def test_damaged_index_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "broken.faiss"
+    path.write_bytes(b"this is not an index")
+    with pytest.raises(IndexFileError, match="broken.faiss"):
+        VectorIndex.read(path)

@@ -1,0 +1,228 @@
+"""Ingest on the real seed files, every layout, merging, and broken input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from bot import IngestError, Layout, ingest
+from bot.ingest import detect_layout, read_file
+from bot.ingest.names import split_title_authors
+from bot.paperbot import SEED_DIR
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return ingest([SEED_DIR])
+
+
+def _paper(corpus, title_start):
+    found = [p for p in corpus.papers if p.title and p.title.startswith(title_start)]
+    assert len(found) == 1, f"{len(found)} papers titled {title_start!r}…"
+    return found[0]
+
+
+def test_seed_counts_per_file_and_layout(seed):
+    rows = [(f.file.rsplit("/", 1)[-1][:3], f.layout, f.records, len(f.rejected))
+            for f in seed.report.files]
+    assert rows == [
+        ("000", Layout.LISTING, 15, 0),
+        ("001", Layout.LISTING, 17, 0),
+        ("002", Layout.LISTING, 34, 0),
+        ("003", Layout.ABSTRACT_LINES, 10, 0),
+        ("004", Layout.ARXIV_LISTING, 10, 0),
+    ]
+    assert seed.report.records == 86
+    assert seed.report.merged == 18
+    assert seed.report.papers == len(seed.papers) == 68
+    assert not any(f.warnings for f in seed.report.files)
+
+
+def test_every_listing_byline_splits_into_title_and_plausible_authors(seed_files):
+    for path in seed_files[:3]:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for byline in lines[1::3]:
+            split = split_title_authors(byline)
+            assert split is not None, byline
+            title, authors = split
+            assert title + authors == byline
+
+
+@pytest.mark.parametrize(("title", "first_author"), [
+    ("Gemini 2.5: Pushing the Frontier with Advanced Reasoning, Multimodality, Long Context, "
+     "and Next Generation Agentic Capabilities", "Gheorghe Comanici"),
+    ('Is coding a relevant metaphor for building AI? A commentary on "Is coding a relevant '
+     'metaphor for the brain?", by Romain Brette', "Adam Santoro"),
+    ("Creating Multimodal Interactive Agents with Imitation and Self-Supervised Learning",
+     "DeepMind Interactive Agents Team"),
+    ("Gemini: A Family of Highly Capable Multimodal Models", "Gemini Team"),
+    ("Balancing Constraints and Rewards with Meta-Gradient D4PG", "Dan A. Calian"),
+    ("A maximum-entropy approach to off-policy evaluation in average-reward MDPs",
+     "Nevena Lazic"),
+    ("Rotting Bandits", "Nir Levine"),
+])
+def test_title_author_split_on_hard_cases(seed, title, first_author):
+    paper = _paper(seed, title)
+    assert paper.title == title
+    assert paper.authors[0] == first_author
+
+
+def test_author_list_details(seed):
+    gemini25 = _paper(seed, "Gemini 2.5")
+    assert gemini25.authors == ["Gheorghe Comanici", "Eric Bieber", "Mike Schaekermann"]
+    assert gemini25.authors_truncated
+    assert gemini25.organisations == ["amazon-science", "baidu"]
+    assert gemini25.categories == ["cs.CL"]
+    assert str(gemini25.date) == "2025-07-07"
+    rotting = _paper(seed, "Rotting Bandits")
+    assert not rotting.authors_truncated and rotting.categories == ["stat.ML"]
+    assert _paper(seed, "Relational inductive biases").has_code
+    assert not _paper(seed, "Mixture-of-Depths").has_code
+
+
+def test_gemini_15_seen_three_times_is_one_paper(seed):
+    paper = _paper(seed, "Gemini 1.5")
+    assert paper.id == paper.arxiv_id == "2403.05530"
+    assert [s.file.rsplit("/", 1)[-1][:3] for s in paper.sources] == ["001", "003", "004"]
+    assert len(paper.all_abstracts()) == 2
+    assert any(a.startswith("In this report, we introduce the Gemini 1.5 family")
+               for a in paper.all_abstracts())
+    assert any(a.startswith("In this report, we present the latest model of the Gemini family")
+               for a in paper.all_abstracts())
+    assert len(paper.authors) > 100 and not paper.authors_truncated  # the full list from 004
+    assert paper.arxiv_url == "https://arxiv.org/abs/2403.05530"
+
+
+def test_gemini_10_near_identical_abstracts_merge(seed):
+    paper = _paper(seed, "Gemini: A Family of Highly Capable Multimodal Models")
+    assert len(paper.sources) == 2 and len(paper.abstract_versions) == 1
+
+
+def test_papers_sharing_opening_sentences_stay_apart(seed):
+    creating = _paper(seed, "Creating Multimodal Interactive Agents")
+    imitating = _paper(seed, "Imitating Interactive Intelligence")
+    assert creating.id != imitating.id
+    for paper in (creating, imitating):
+        assert paper.abstract.startswith("A common vision from science fiction")
+
+
+def test_arxiv_listing_comments_are_not_abstracts(seed):
+    by_id = {p.arxiv_id: p for p in seed.papers if p.arxiv_id}
+    assert by_id["2104.01655"].comment == "Published at ICLR 2021"
+    assert by_id["2203.17138"].comment.startswith("30 pages, 9 figures")
+    assert by_id["2110.10819"].comment == "DeepMind Tech Report, 16 pages, 4 figures"
+    assert by_id["2102.10264"].comment == "Pre-print"
+    for paper in by_id.values():
+        assert len(paper.abstract) > 300
+        assert paper.comment is None or paper.comment not in paper.abstract
+
+
+def test_untitled_papers_are_named_honestly(seed):
+    untitled = [p for p in seed.papers if not p.title]
+    assert untitled
+    for paper in untitled:
+        shown = paper.display_title
+        assert shown.startswith(("arXiv:", 'Untitled — "'))
+    assert any(p.display_title == "arXiv:2306.11706" for p in untitled)
+
+
+def test_sources_point_at_file_and_line(seed):
+    paper = _paper(seed, "Synthetic Returns for Long-Term Credit Assignment")
+    locations = {(s.file.rsplit("/", 1)[-1][:3], s.line) for s in paper.sources}
+    assert locations == {("000", 13), ("002", 37)}
+
+
+def test_layout_detection_and_override(tmp_path, seed_files):
+    assert [detect_layout(p.read_text(encoding="utf-8").splitlines()) for p in seed_files] == [
+        Layout.LISTING, Layout.LISTING, Layout.LISTING, Layout.ABSTRACT_LINES,
+        Layout.ARXIV_LISTING]
+    sightings, report = read_file(seed_files[3], Layout.LISTING)
+    assert not sightings and report.rejected  # wrong override: reported, nothing invented
+
+
+def test_malformed_listing_blocks_are_reported_with_file_and_line(tmp_path, seed_files):
+    lines = seed_files[0].read_text(encoding="utf-8").splitlines()
+    broken = lines[:3] + ["stray text from a scraper"] + lines[3:5] + lines[6:]
+    path = tmp_path / "broken.txt"
+    path.write_text("\n".join(broken), encoding="utf-8")
+    corpus = ingest([path])
+    rejected = corpus.report.files[0].rejected
+    assert [(r.line, r.reason.split(":")[0]) for r in rejected] == [
+        (4, "1 line(s) outside any record (expected a category+date line such as 'LGJun 4, "
+            "2018')"),
+        (5, "record cut short")]
+    assert all(str(r).startswith(f"{path}:") for r in rejected)
+    assert [r.lines for r in rejected] == [1, 2]  # the cut-short record keeps its title line
+    assert corpus.report.records == 14  # 15 records, the damaged one rejected
+    assert "rejected" in corpus.report.render()
+
+
+def test_jsonl_arxiv_and_beir_styles_gzipped_or_not(tmp_path):
+    arxiv = {"id": "2503.11742", "title": "Safe  Vision-Language\n Models",
+             "abstract": "Vision-language models inherit biases.\nWe fix it. Code: "
+                         "https://github.com/x/y", "authors": ["Moreno D'Incà", "Elia Peruzzo"],
+             "categories": ["cs.CV", "cs.AI"], "comment": "Work in progress",
+             "listing_date": "2025-03-18"}
+    beir = {"_id": "4983", "title": "", "text": "Alterations of white matter.", "metadata": {}}
+    path = tmp_path / "papers.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write(json.dumps(arxiv) + "\n" + json.dumps(beir) + "\n" + "{not json\n" + "[1]\n")
+    corpus = ingest([path])
+    first, second = corpus.papers
+    assert first.id == "2503.11742" and first.title == "Safe Vision-Language Models"
+    assert first.categories == ["cs.CV", "cs.AI"] and first.has_code
+    assert str(first.date) == "2025-03-18" and first.authors[0] == "Moreno D'Incà"
+    assert second.id == "4983" and second.title is None and second.arxiv_id is None
+    assert [(r.line, r.reason.split(" (")[0]) for r in corpus.report.rejected] == [
+        (3, "not valid JSON"), (4, "a JSON list, not an object")]
+
+
+def test_real_arxiv_slice_and_beir_corpus_read_cleanly(tmp_path):
+    shared = SEED_DIR.parents[1].parent / "shared"
+    arxiv = shared / "corpora" / "arxiv-cs-75k.jsonl.gz"
+    scifact = shared / "eval" / "scifact" / "corpus.jsonl"
+    if not arxiv.exists() or not scifact.exists():
+        pytest.skip("../shared is not beside this checkout")
+    head = tmp_path / "head.jsonl"
+    with gzip.open(arxiv, "rt", encoding="utf-8") as fh:
+        head.write_text("".join(next(fh) for _ in range(300)), encoding="utf-8")
+    corpus = ingest([head])
+    assert corpus.report.records == 300 and not corpus.report.rejected
+    assert all(p.arxiv_id and p.title and p.date and p.categories for p in corpus.papers)
+    sightings, report = read_file(scifact)
+    assert report.records == 5183 and not report.rejected
+    assert all(s.source_id and not s.arxiv_id for s in sightings)
+
+
+def test_crlf_and_byte_order_mark(tmp_path, seed_files):
+    text = seed_files[3].read_text(encoding="utf-8")
+    path = tmp_path / "windows.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    corpus = ingest([path])
+    assert corpus.report.records == 10 and not corpus.report.rejected
+    assert not corpus.papers[0].abstract.endswith("\r")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "the file is empty"),
+    (b"\n\n   \n", "the file is empty"),
+    (b"Dear diary,\ntoday nothing happened.\n", "no known layout"),
+    (b"Abstract:caf\xe9 au lait\n", "not UTF-8 text"),
+])
+def test_broken_files_name_the_file(tmp_path, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match=message) as caught:
+        ingest([path])
+    assert str(path) in str(caught.value)
+
+
+def test_missing_path_and_empty_corpus(tmp_path):
+    with pytest.raises(IngestError, match="no such file"):
+        ingest([tmp_path / "nope.txt"])
+    only_rejects = tmp_path / "rejects.txt"
+    only_rejects.write_text("Abstract:\nAbstract:   \n", encoding="utf-8")
+    with pytest.raises(IngestError, match="the corpus is empty"):
+        ingest([only_rejects])

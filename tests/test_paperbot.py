@@ -1,0 +1,152 @@
+"""The retrieval API on the seed corpus: relevance, citations, abstention, filters, similar."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import Filters, QueryError
+
+
+def _titles(hits):
+    return [h.paper.display_title for h in hits]
+
+
+def test_credit_assignment_question_cites_synthetic_returns(seed_bot):
+    answer = seed_bot.ask("Which papers study credit assignment over long delays?")
+    assert not answer.abstained
+    assert answer.citations[0].paper.title == "Synthetic Returns for Long-Term Credit Assignment"
+    assert "[1]" in answer.text and answer.answerer == "extractive"
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("relational reasoning in neural networks",
+     "A simple neural network module for relational reasoning"),
+    ("continual learning without catastrophic forgetting",
+     "Optimization and Generalization of Regularization-Based Continual Learning"),
+    ("a benchmark of hundreds of tasks for language models", "Beyond the Imitation Game"),
+    ("dynamically allocating compute across tokens in transformers", "Mixture-of-Depths"),
+    ("long-context multimodal model recalling millions of tokens", "Gemini 1.5"),
+])
+def test_questions_find_the_paper_that_answers_them(seed_bot, question, expected):
+    hits = seed_bot.search(question, k=3)
+    assert hits[0].paper.display_title.startswith(expected), _titles(hits)
+
+
+def test_every_quote_is_verbatim_from_its_papers_abstract(seed_bot):
+    questions = ["relational reasoning", "credit assignment over long delays",
+                 "imitation learning for interactive agents", "knowledge distillation",
+                 "meta-reinforcement learning and causality", "Gemini models"]
+    cited = 0
+    for question in questions:
+        answer = seed_bot.ask(question, k=5)
+        for n, citation in enumerate(answer.citations, start=1):
+            assert citation.n == n and f"[{n}]" in answer.text
+            assert citation.quote and citation.quote in citation.paper.abstract
+            assert citation.paper.id in seed_bot.library.row_of  # only retrieved papers
+            cited += 1
+    assert cited >= 10
+
+
+def test_citations_are_retrieved_papers_in_score_order(seed_bot):
+    answer = seed_bot.ask("imitation learning for interactive agents", k=4)
+    hits = seed_bot.search("imitation learning for interactive agents", k=4)
+    assert [c.paper.id for c in answer.citations] == [h.paper.id for h in hits][
+        : len(answer.citations)]
+    scores = [c.score for c in answer.citations]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("question", [
+    "What is the best recipe for chocolate cake?",
+    "How do I treat type 2 diabetes in elderly patients?",
+    "What is the capital of France?",
+    "Which football club won the most trophies?",
+])
+def test_off_topic_questions_abstain_and_name_the_nearest(seed_bot, question):
+    answer = seed_bot.ask(question)
+    assert answer.abstained and not answer.citations
+    assert "no paper that answers" in answer.text and "Closest, but not answering" in answer.text
+    assert 1 <= len(answer.nearest) <= 3
+    for hit in answer.nearest:
+        assert hit.paper.display_title in answer.text.replace("\\", "")
+
+
+def test_filters_apply_before_the_top_k_cut(seed_bot):
+    filters = Filters(year_from=2015, year_to=2017)
+    hits = seed_bot.search("reinforcement learning", k=8, filters=filters)
+    in_range = [p for p in seed_bot.papers if p.year and 2015 <= p.year <= 2017]
+    assert len(hits) == min(8, len(in_range))
+    assert all(2015 <= h.paper.year <= 2017 for h in hits)
+
+
+@pytest.mark.parametrize(("filters", "check"), [
+    (Filters(author="nir levine"), lambda p: any("Nir Levine" in a for a in p.authors)),
+    (Filters(category="stat.ML"), lambda p: "stat.ML" in p.categories),
+    (Filters(category="NC"), lambda p: "q-bio.NC" in p.categories),
+    (Filters(has_code=True), lambda p: p.has_code),
+])
+def test_each_filter_scopes_results(seed_bot, filters, check):
+    hits = seed_bot.search("learning", k=50, filters=filters)
+    expected = [p for p in seed_bot.papers if check(p)]
+    assert hits and len(hits) == len(expected)
+    assert all(check(h.paper) for h in hits)
+
+
+def test_filters_reject_an_inverted_year_range():
+    with pytest.raises(ValueError, match="after"):
+        Filters(year_from=2020, year_to=2010)
+
+
+def test_similar_to_relational_rnn_finds_relational_papers(seed_bot):
+    hits = seed_bot.similar("Relational recurrent neural networks", k=5)
+    titles = _titles(hits)
+    assert "Relational recurrent neural networks" not in titles
+    assert sum("relation" in t.lower() for t in titles) >= 2, titles
+
+
+@pytest.mark.parametrize("ref", ["2403.05530", "arXiv:2403.05530v2",
+                                 "gemini 1.5 unlocking multimodal understanding across "
+                                 "millions of tokens of context",
+                                 "Gemini 1.5: Unlocking multimodal understanding across "
+                                 "millions of tokens of contexts"])
+def test_similar_accepts_ids_and_titles_and_never_returns_the_paper(seed_bot, ref):
+    hits = seed_bot.similar(ref, k=5)
+    assert len(hits) == 5
+    assert "2403.05530" not in [h.paper.id for h in hits]
+
+
+def test_similar_to_a_pasted_abstract_excludes_its_paper(seed_bot):
+    paper = next(p for p in seed_bot.papers if p.title and p.title.startswith("Rotting Bandits"))
+    hits = seed_bot.similar(paper.abstract, k=5)
+    assert paper.id not in [h.paper.id for h in hits] and len(hits) == 5
+    by_id = seed_bot.similar(paper.id, k=5)
+    assert [h.paper.id for h in by_id] == [h.paper.id for h in hits]
+
+
+def test_similar_to_free_text(seed_bot):
+    hits = seed_bot.similar("agents that learn to talk with humans in a 3D playroom", k=3)
+    assert any("Interactive" in t for t in _titles(hits))
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda b: b.ask(""), "empty"),
+    (lambda b: b.ask("   \n\t "), "empty"),
+    (lambda b: b.search("\x00\x01\x02"), "empty"),
+    (lambda b: b.ask("word " * 3000), "limit is 2,000"),
+    (lambda b: b.search("relational", k=0), "k must be"),
+    (lambda b: b.similar(""), "reference is empty"),
+])
+def test_bad_queries_get_a_message(seed_bot, call, message):
+    with pytest.raises(QueryError, match=message):
+        call(seed_bot)
+
+
+def test_unicode_and_control_characters_are_fine(seed_bot):
+    hits = seed_bot.search("réseaux de neurones relationnels 🤖\x07", k=2)
+    assert len(hits) == 2
+
+
+def test_get_by_any_reference(seed_bot):
+    assert seed_bot.get("arXiv:2403.05530").id == "2403.05530"
+    assert seed_bot.get("ROTTING BANDITS").title == "Rotting Bandits"
+    assert seed_bot.get("no such paper") is None

@@ -1,0 +1,129 @@
+"""The library folder: round trips without re-embedding, incremental rebuilds, damage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from bot import LibraryError, PaperBot
+from bot.paperbot import SEED_DIR
+from bot.store import MANIFEST, LibraryStore
+
+
+class _NoEmbedding:
+    def __init__(self, real):
+        self.real = real
+        self.weights_sha256 = real.weights_sha256
+        self.name = real.name
+
+    def embed_documents(self, texts, **_):
+        raise AssertionError(f"re-embedded {len(texts)} texts")
+
+    def embed_query(self, text):
+        return self.real.embed_query(text)
+
+
+def test_open_and_reload_never_re_embed(library_copy, embedder):
+    guard = _NoEmbedding(embedder)
+    bot = PaperBot.open(library_copy, embedder=guard)
+    assert len(bot.papers) == 68
+    assert bot.search("relational reasoning", k=3)
+    again = PaperBot.from_corpus(None, library_copy, embedder=guard)  # same corpus: load
+    assert again.last_embedded == 0 and len(again.papers) == 68
+
+
+def test_manifest_records_model_corpus_and_counts(seed_library_dir, embedder):
+    manifest = json.loads((seed_library_dir / MANIFEST).read_text())
+    assert manifest["model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert manifest["model_sha256"] == embedder.weights_sha256
+    assert manifest["dim"] == 384 and manifest["papers"] == 68 and manifest["sentences"] > 400
+    assert manifest["format_version"] == 1 and len(manifest["corpus_fingerprint"]) == 64
+    files = {p.name for p in seed_library_dir.iterdir()}
+    assert set(manifest["files"].values()) <= files
+    assert not any(name.endswith(".pkl") or name.endswith(".tmp") for name in files)
+
+
+def test_changed_corpus_rebuilds_embedding_only_what_is_new(library_copy, tmp_path, embedder,
+                                                            seed_files):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_DIR, corpus)
+    extra = corpus / "005_extra.txt"
+    extra.write_text("Abstract:We study how tiny robots learn to juggle flaming torches "
+                     "with model-based reinforcement learning.\n", encoding="utf-8")
+    bot = PaperBot.from_corpus([corpus], library_copy, embedder=embedder)
+    assert len(bot.papers) == 69
+    assert bot.last_embedded == 1  # one new text: the untitled abstract is its only sentence
+    reopened = PaperBot.open(library_copy, embedder=embedder)
+    assert len(reopened.papers) == 69
+    assert reopened.search("juggling robots", k=1)[0].paper.abstract.startswith("We study how")
+    # Only the new generation's files remain.
+    manifest = json.loads((library_copy / MANIFEST).read_text())
+    data_files = {p.name for p in library_copy.iterdir() if p.name not in (MANIFEST, ".lock")}
+    assert data_files == set(manifest["files"].values())
+
+
+def test_added_files_join_the_corpus(library_copy, tmp_path, embedder):
+    extra = tmp_path / "more.txt"
+    extra.write_text("Abstract:Graph neural networks for predicting protein folding.\n",
+                     encoding="utf-8")
+    bot = PaperBot.open(library_copy, embedder=embedder).add([extra])
+    assert len(bot.papers) == 69 and bot.last_embedded == 1
+
+
+@pytest.mark.parametrize("damage", ["manifest-garbage", "manifest-missing-file", "papers",
+                                    "docs", "sentences", "counts"])
+def test_damaged_library_is_a_clear_error_naming_the_fix(library_copy, embedder, damage):
+    manifest_path = library_copy / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    if damage == "manifest-garbage":
+        manifest_path.write_text("{ not json")
+    elif damage == "manifest-missing-file":
+        (library_copy / manifest["files"]["docs"]).unlink()
+    elif damage == "counts":
+        manifest["papers"] = 67
+        manifest_path.write_text(json.dumps(manifest))
+    else:
+        target = library_copy / manifest["files"][damage]
+        target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+    with pytest.raises(LibraryError, match="paperchat ingest"):
+        PaperBot.open(library_copy, embedder=embedder)
+
+
+def test_damaged_library_is_rebuilt_from_its_corpus(library_copy, embedder):
+    manifest = json.loads((library_copy / MANIFEST).read_text())
+    (library_copy / manifest["files"]["papers"]).write_text("[]")
+    bot = PaperBot.from_corpus(None, library_copy, embedder=embedder)
+    assert len(bot.papers) == 68 and bot.last_embedded > 0
+
+
+def test_missing_library_says_how_to_build_one(tmp_path, embedder):
+    with pytest.raises(LibraryError, match="no library at .*paperchat ingest"):
+        PaperBot.open(tmp_path / "nothing-here", embedder=embedder)
+
+
+def test_second_writer_fails_clearly_and_first_write_survives(library_copy, seed_bot):
+    store = LibraryStore(library_copy)
+    with store.writing():
+        with pytest.raises(LibraryError, match="being written by another paperchat process"):
+            with LibraryStore(library_copy).writing():
+                pass
+    assert len(store.load().papers) == 68
+
+
+def test_crash_before_manifest_swap_keeps_previous_library(library_copy, seed_bot, monkeypatch):
+    store = LibraryStore(library_copy)
+    before = json.loads((library_copy / MANIFEST).read_text())
+
+    def crash(*_):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("bot.store._save_npy", crash)
+    with pytest.raises(OSError):
+        store.save(seed_bot.library)
+    assert json.loads((library_copy / MANIFEST).read_text()) == before
+    library = store.load()
+    assert len(library.papers) == 68
+    np.testing.assert_array_equal(library.sentence_spans, seed_bot.library.sentence_spans)
