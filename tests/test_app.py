@@ -1,0 +1,66 @@
+"""The web app, started on a free loopback port and called over HTTP with gradio_client."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from bot.app import launch
+
+
+@pytest.fixture(scope="module")
+def server(seed_bot):
+    app, url = launch(seed_bot, port=0, block=False)
+    yield url
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server, verbose=False)
+
+
+def test_binds_loopback_and_serves_the_page(server):
+    assert server.startswith("http://127.0.0.1:")
+    page = httpx.get(server, timeout=30)
+    assert page.status_code == 200 and "<html" in page.text
+    config = httpx.get(f"{server}config", timeout=30).json()
+    assert config["title"] == "paperchat"
+
+
+def test_ask_by_name(client):
+    answer = client.predict(question="Which papers study credit assignment over long delays?",
+                            k=3, api_name="/ask")
+    assert not answer["abstained"]
+    first = answer["citations"][0]
+    assert first["paper"]["title"] == "Synthetic Returns for Long-Term Credit Assignment"
+    assert first["quote"] in first["paper"]["abstract"]
+
+
+def test_search_and_similar_by_name(client):
+    hits = client.predict(query="graph networks", k=2, api_name="/search")
+    assert len(hits) == 2 and "graph networks" in hits[0]["paper"]["title"]
+    similar = client.predict(ref="2403.05530", k=3, api_name="/similar")
+    assert len(similar) == 3 and all(h["paper"]["id"] != "2403.05530" for h in similar)
+
+
+def test_off_topic_question_abstains(client):
+    answer = client.predict(question="What is the best recipe for chocolate cake?",
+                            api_name="/ask")
+    assert answer["abstained"] and answer["nearest"]
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 5000])
+def test_blank_or_huge_question_is_a_message(client, question):
+    with pytest.raises(Exception, match="empty|limit is") as caught:
+        client.predict(question=question, api_name="/ask")
+    assert "Traceback" not in str(caught.value)
+
+
+def test_no_share_link_and_analytics_off(server):
+    assert os.environ.get("GRADIO_ANALYTICS_ENABLED") == "False"
+    config = httpx.get(f"{server}config", timeout=30).json()
+    assert not config.get("share_url")

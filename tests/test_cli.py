@@ -1,0 +1,117 @@
+"""The `paperchat` command: output, --json, and exit codes 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from bot.cli import main
+from bot.paperbot import SEED_DIR
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_papers_json_lists_the_68_seed_papers(capsys, seed_library_dir):
+    code, out, _ = run(capsys, "papers", "--json", "--index", str(seed_library_dir))
+    assert code == 0
+    papers = json.loads(out)
+    assert len(papers) == 68 and len({p["id"] for p in papers}) == 68
+
+
+def test_papers_table_with_a_filter(capsys, seed_library_dir):
+    code, out, _ = run(capsys, "papers", "--index", str(seed_library_dir), "--has-code")
+    assert code == 0 and out.strip().endswith("3 papers")
+
+
+def test_ask_prints_answer_and_sources(capsys, seed_library_dir):
+    code, out, _ = run(capsys, "ask", "Which papers study credit assignment over long delays?",
+                       "--index", str(seed_library_dir))
+    assert code == 0
+    assert "[1]" in out and "Synthetic Returns for Long-Term Credit Assignment" in out
+
+
+def test_ask_json_is_the_answer_model(capsys, seed_library_dir):
+    code, out, _ = run(capsys, "ask", "relational reasoning", "--json", "-k", "2",
+                       "--index", str(seed_library_dir))
+    answer = json.loads(out)
+    assert code == 0 and set(answer) >= {"text", "citations", "abstained", "nearest"}
+    assert 1 <= len(answer["citations"]) <= 2
+    assert all(c["quote"] in c["paper"]["abstract"] for c in answer["citations"])
+
+
+def test_search_and_similar_json(capsys, seed_library_dir):
+    code, out, _ = run(capsys, "search", "graph networks", "-k", "3", "--json",
+                       "--index", str(seed_library_dir))
+    hits = json.loads(out)
+    assert code == 0 and len(hits) == 3 and hits[0]["score"] >= hits[-1]["score"]
+    code, out, _ = run(capsys, "similar", "arXiv:2403.05530", "--json",
+                       "--index", str(seed_library_dir), "--year-from", "2020")
+    hits = json.loads(out)
+    assert code == 0 and hits and all(h["paper"]["id"] != "2403.05530" for h in hits)
+    assert all(h["paper"]["date"] >= "2020" for h in hits)
+
+
+def test_search_filters_from_flags(capsys, seed_library_dir):
+    code, out, _ = run(capsys, "search", "learning", "--author", "Nir Levine", "-k", "50",
+                       "--json", "--index", str(seed_library_dir))
+    hits = json.loads(out)
+    assert code == 0 and len(hits) == 8
+    assert all(any("Nir Levine" in a for a in h["paper"]["authors"]) for h in hits)
+
+
+def test_ingest_prints_the_report(capsys, tmp_path):
+    code, out, _ = run(capsys, "ingest", str(SEED_DIR), "--index", str(tmp_path / "lib"))
+    assert code == 0
+    assert "86" in out and "68 distinct papers" in out and "arxiv-listing" in out
+
+
+def test_domain_errors_exit_1_with_one_line(capsys, seed_library_dir, tmp_path):
+    code, out, err = run(capsys, "ask", "   ", "--index", str(seed_library_dir))
+    assert code == 1 and err.startswith("paperchat: error: the question is empty")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    missing = tmp_path / "missing.txt"
+    code, _, err = run(capsys, "ingest", str(missing), "--index", str(tmp_path / "lib"))
+    assert code == 1 and "no such file" in err
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello\nworld\n")
+    code, _, err = run(capsys, "ingest", str(junk), "--index", str(tmp_path / "lib"))
+    assert code == 1 and "no known layout" in err
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["frobnicate"], ["search"], ["search", "x", "-k", "many"],
+    ["ask", "x", "--year-from", "2020", "--year-to", "2010"],
+    ["ingest", "x", "--layout", "pdf"],
+])
+def test_bad_arguments_exit_2(capsys, argv):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_installed_command_and_python_m_bot(seed_library_dir, tmp_path):
+    """The real entry points, in fresh processes."""
+    env = {**os.environ, "PAPERCHAT_HOME": str(tmp_path)}
+    exe = shutil.which("paperchat", path=os.path.dirname(sys.executable)) or shutil.which(
+        "paperchat")
+    assert exe, "the paperchat console script is not installed"
+    out = subprocess.run([exe, "papers", "--json", "--index", str(seed_library_dir)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert len(json.loads(out.stdout)) == 68
+    out = subprocess.run([sys.executable, "-m", "bot", "search", "", "--index",
+                          str(seed_library_dir)], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    out = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "serve" in out.stdout and "similar" in out.stdout
