@@ -115,10 +115,12 @@ def build_app(bot: PaperBot) -> gr.Blocks:
         with gr.Tab("Papers"):
             paper_filter = gr.Textbox(label="Filter by title or author")
             table = gr.Dataframe(
-                value=list_papers(""), headers=["id", "year", "category", "title", "authors",
-                                                "code"],
-                interactive=False, wrap=True)
+                value=list_papers(""), headers=["title", "authors", "year", "category", "code",
+                                                "id"],
+                interactive=False, wrap=True, column_widths=["38%", "28%", "7%", "9%", "6%",
+                                                             "12%"])
             paper_filter.change(list_papers, paper_filter, table, api_visibility="private")
+            gr.Markdown(_report_summary(bot))
             with gr.Accordion("Ingest report", open=False):
                 gr.Code(bot.report.render(), language=None, label="How the corpus was read")
 
@@ -174,10 +176,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def _example_questions(papers: list[Paper]) -> list[str]:
     """Questions drawn from the library itself: the subjects of a few of its papers."""
-    titled = [p for p in papers if p.title and len(p.title) < 90]
-    step = max(1, len(titled) // EXAMPLE_COUNT)
-    picks = titled[::step][:EXAMPLE_COUNT]
-    return [f"Which papers study {p.title.split(':')[-1].strip().lower()}?" for p in picks] or [
+    plain = [p.title for p in papers if p.title and 3 <= len(p.title.split()) <= 8
+             and p.title[-1].isalnum() and ":" not in p.title]
+    step = max(1, len(plain) // EXAMPLE_COUNT)
+    picks = plain[::step][:EXAMPLE_COUNT]
+    return [f"What is known about {s[0].lower() + s[1:]}?" for s in picks] or [
         "Which papers study reinforcement learning?"]
 
 
@@ -194,5 +197,12 @@ def _hits_markdown(hits: list[Hit]) -> str:
 
 
 def _paper_row(p: Paper) -> list:
-    return [p.id, p.year or "", p.category or "", p.display_title, p.author_line,
-            "yes" if p.has_code else ""]
+    return [p.display_title, p.author_line, p.year or "", p.category or "",
+            "yes" if p.has_code else "", p.id]
+
+
+def _report_summary(bot: PaperBot) -> str:
+    report = bot.report
+    return (f"Read **{report.records}** records from **{len(report.files)}** files: "
+            f"**{report.merged}** merged into papers seen elsewhere, "
+            f"**{len(report.rejected)}** rejected, **{report.papers}** distinct papers.")
