@@ -14,12 +14,12 @@ NEAREST_SHOWN = 3
 
 def compose_answer(question: str, hits: list[Hit], *, threshold: float,
                    templates: Templates) -> Answer:
-    relevant = [h for h in hits if h.score >= threshold and h.evidence]
+    relevant = [h for h in hits if h.relevance >= threshold and h.evidence]
     if not relevant:
         nearest = hits[:NEAREST_SHOWN]
         lines = "\n".join(
             templates.render("nearest", title=_title(h.paper), year=_year(h.paper),
-                             score=f"{h.score:.2f}")
+                             score=f"{h.relevance:.2f}")
             for h in nearest) or "- (the library is empty)"
         return Answer(question=question, text=templates.render("abstain", nearest=lines),
                       abstained=True, nearest=nearest)

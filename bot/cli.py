@@ -91,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = command("papers", _papers, "list the papers in the library")
     with_output(sub, k=None)
+
+    sub = command("eval", _eval, "measure retrieval on a dataset in the BEIR layout")
+    sub.add_argument("dataset", metavar="DATASET_DIR",
+                     help="folder with corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
+    sub.add_argument("--split", default="train", help="qrels split (default: train)")
+    sub.add_argument("--task", choices=["search", "similar"], default="search",
+                     help="search: queries.jsonl against the corpus; similar: each query id "
+                          "is a paper, ranked against the others")
+    sub.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
 
@@ -171,6 +180,15 @@ def _papers(args: argparse.Namespace, filters: Filters | None) -> int:
     for p in papers:
         print(f"{p.id:<18} {p.year or '':<4} {p.category or '':<8} {p.display_title}")
     print(f"{len(papers)} papers")
+    return 0
+
+
+def _eval(args: argparse.Namespace, _: Filters | None) -> int:
+    from bot.evaluate import evaluate  # pytrec_eval loads only for this command
+
+    result = evaluate(args.dataset, split=args.split, task=args.task, index_dir=args.index,
+                      progress=_progress())
+    print(result.model_dump_json(indent=2) if args.json else result.render())
     return 0
 
 

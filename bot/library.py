@@ -1,14 +1,12 @@
-"""A built library: papers, their vectors, and the vectors of their abstract sentences.
+"""A built library: papers, their vectors, the vectors of their abstract sentences, BM25.
 
-Building embeds only what is new: vectors of an earlier build are reused for every
-document or sentence whose text is unchanged (same model), so re-ingesting an unchanged
-corpus embeds nothing and adding papers embeds only those.
+Building embeds only what the embedding cache lacks: re-ingesting an unchanged corpus
+embeds nothing, adding papers embeds only those, an interrupted build resumes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -17,11 +15,13 @@ from pydantic import BaseModel, Field
 
 from bot.ingest import Corpus
 from bot.ingest.merge import normalise_title
+from bot.lexical import LexicalIndex
 from bot.records import Filters, IngestReport, Layout, Paper
 from bot.sentences import split_sentences
-from embeddings import Embedder, VectorIndex
+from embeddings import Embedder, EmbeddingCache, VectorIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+HUB_NEIGHBOURS = 10  # a paper's hubness: mean cosine to this many nearest other papers
 
 
 class Manifest(BaseModel):
@@ -46,17 +46,15 @@ def document_text(paper: Paper) -> str:
     return f"{paper.title}. {paper.abstract}" if paper.title else paper.abstract
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.sha1(text.encode()).digest()
-
-
 @dataclass
 class Library:
     papers: list[Paper]
     report: IngestReport
     doc_index: VectorIndex  # id = row in `papers`
+    lexical: LexicalIndex  # BM25 over the same texts, row-aligned with `papers`
     sentence_vectors: np.ndarray  # (S, dim) float32, in paper order
     sentence_spans: np.ndarray  # (S, 3) int32: paper row, start, end in the paper's abstract
+    hubness: np.ndarray  # (N,) float32: mean cosine of each paper to its nearest papers
     manifest: Manifest
     row_of: dict[str, int] = field(init=False)
     sentence_offsets: np.ndarray = field(init=False)  # paper row -> first sentence row
@@ -90,15 +88,22 @@ class Library:
         return np.array([i for i, p in enumerate(self.papers) if filters.matches(p)],
                         dtype=np.int64)
 
-    def vector_cache(self) -> dict[bytes, np.ndarray]:
-        """Text digest -> vector for every document and sentence of this build."""
-        cache: dict[bytes, np.ndarray] = {}
-        doc_vectors = self.doc_index.vectors(np.arange(len(self.papers)))
-        for paper, vector in zip(self.papers, doc_vectors, strict=True):
-            cache[_digest(document_text(paper))] = vector
-        for srow, vector in enumerate(self.sentence_vectors):
-            cache[_digest(self.sentence_text(srow))] = vector
-        return cache
+
+def hubness(index: VectorIndex, vectors: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """Mean cosine of each paper to its nearest other papers.
+
+    Some papers sit close to everything (surveys, broad abstracts) and crowd every similar-
+    paper list; subtracting half their hubness (CSLS, Lample et al. 2018) ranks a paper by
+    how much closer it is to the reference than to its usual neighbours.
+    """
+    out = np.zeros(len(vectors), dtype=np.float32)
+    k = min(HUB_NEIGHBOURS + 1, len(vectors))
+    if k < 2:
+        return out
+    for start in range(0, len(vectors), batch):
+        scores, _ = index.search(vectors[start : start + batch], k)
+        out[start : start + batch] = scores[:, 1:].mean(axis=1)  # column 0 is the paper itself
+    return out
 
 
 def build_library(
@@ -108,27 +113,18 @@ def build_library(
     fingerprint: str,
     corpus_paths: list[str],
     layout: Layout | None = None,
-    previous: Library | None = None,
+    cache: EmbeddingCache,
     progress: bool = False,
 ) -> tuple[Library, int]:
-    """Embed what is new and index it. Returns the library and how many texts were embedded."""
+    """Embed what the cache lacks and index everything. Returns the library and how many
+    texts were embedded."""
     papers = corpus.papers
     spans = [(row, s, e) for row, p in enumerate(papers) for s, e in split_sentences(p.abstract)]
     doc_texts = [document_text(p) for p in papers]
     sentence_texts = [papers[row].abstract[s:e] for row, s, e in spans]
     texts = doc_texts + sentence_texts
 
-    reusable = previous is not None and previous.manifest.model_sha256 == embedder.weights_sha256
-    cache = previous.vector_cache() if reusable else {}
-    digests = [_digest(t) for t in texts]
-    missing: dict[bytes, str] = {}
-    for digest, text in zip(digests, texts, strict=True):
-        if digest not in cache:
-            missing.setdefault(digest, text)
-    if missing:
-        fresh = embedder.embed_documents(list(missing.values()), progress=progress)
-        cache.update(zip(missing.keys(), fresh, strict=True))
-    vectors = np.vstack([cache[d] for d in digests]).astype(np.float32, copy=False)
+    vectors, embedded = cache.embed(texts, embedder.embed_documents, progress=progress)
 
     doc_index = VectorIndex(vectors.shape[1])
     doc_index.add(vectors[: len(papers)], np.arange(len(papers)))
@@ -138,7 +134,9 @@ def build_library(
         corpus_paths=corpus_paths, layout=layout, generation="unsaved")
     library = Library(
         papers=papers, report=corpus.report, doc_index=doc_index,
+        lexical=LexicalIndex.build(doc_texts),
         sentence_vectors=np.ascontiguousarray(vectors[len(papers):]),
         sentence_spans=np.array(spans, dtype=np.int32).reshape(-1, 3),
+        hubness=hubness(doc_index, vectors[: len(papers)]),
         manifest=manifest)
-    return library, len(missing)
+    return library, embedded

@@ -20,7 +20,7 @@ from bot.retrieve import Retriever, clean_query
 from bot.settings import Settings, get_settings
 from bot.store import LibraryStore
 from bot.templates import Templates
-from embeddings import Embedder
+from embeddings import CacheError, Embedder
 
 SEED_DIR = Path(__file__).parent / "seed"
 SAME_PAPER_COSINE = 0.98  # pasted text this close to a paper's own vector is that paper
@@ -73,10 +73,18 @@ class PaperBot:
             return cls(current, embedder=embedder, settings=settings, store=store)
         with store.writing():
             corpus = ingest(files, layout)
-            library, embedded = build_library(
-                corpus, embedder, fingerprint=corpus_fingerprint,
-                corpus_paths=[str(f) for f in files], layout=layout, previous=current,
-                progress=progress)
+            try:
+                cache = store.embedding_cache(embedder.weights_sha256, embedder.dim)
+                try:
+                    library, embedded = build_library(
+                        corpus, embedder, fingerprint=corpus_fingerprint,
+                        corpus_paths=[str(f) for f in files], layout=layout, cache=cache,
+                        progress=progress)
+                finally:
+                    cache.close()
+            except CacheError as exc:
+                raise LibraryError(f"{exc}; delete it and run `paperchat ingest` again "
+                                   "(it only holds vectors that can be recomputed)") from None
             store.save(library)
         bot = cls(library, embedder=embedder, settings=settings, store=store)
         bot.last_embedded = embedded
@@ -167,13 +175,15 @@ class PaperBot:
         """The k papers that best match the query, best first, filters applied before the cut."""
         query = clean_query(query, max_chars=self.settings.retrieval.max_query_chars)
         _check_k(k)
-        return self.retriever.rank(self.embedder.embed_query(query), k, filters)
+        return self.retriever.rank(self.embedder.embed_query(query), k, filters,
+                                   lexical=self.library.lexical.scores(query))
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
         """An answer citing up to k papers, or an abstention naming the nearest ones."""
         question = clean_query(question, max_chars=self.settings.retrieval.max_query_chars)
         _check_k(k)
-        hits = self.retriever.rank(self.embedder.embed_query(question), k, filters)
+        hits = self.retriever.rank(self.embedder.embed_query(question), k, filters,
+                                   lexical=self.library.lexical.scores(question))
         return compose_answer(question, hits, threshold=self.settings.retrieval.answer_threshold,
                               templates=self.templates)
 
@@ -187,10 +197,13 @@ class PaperBot:
         if row is None:
             vector = self.embedder.embed_documents([ref])[0]
             row = self._row_of_text(ref, vector)
-        if row is not None:  # a paper of the library: rank by its own stored vector
+        if row is None:
+            exclude, lexical = frozenset(), self.library.lexical.scores(ref)
+        else:  # a paper of the library: rank by its own stored vector and terms
             vector = self.library.doc_index.vectors(np.array([row]))[0]
-        exclude = frozenset() if row is None else frozenset({row})
-        return self.retriever.rank(vector, k, filters, exclude_rows=exclude, sentence_weight=0.0)
+            exclude, lexical = frozenset({row}), self.library.lexical.scores_of_paper(row)
+        return self.retriever.rank(vector, k, filters, lexical=lexical, exclude_rows=exclude,
+                                   paper_to_paper=True)
 
     def _row_of_reference(self, ref: str) -> int | None:
         """Exact references: paper id, arXiv id, or title (case and punctuation ignored)."""

@@ -131,7 +131,10 @@ class Hit(BaseModel):
     """A paper found for a query, with the sentence of its abstract that matched best."""
 
     paper: Paper
-    score: float = Field(description="Relevance: higher is closer. Comparable within one query.")
+    score: float = Field(description="Ranking score: higher is better, comparable within a query.")
+    relevance: float = Field(
+        description="Semantic closeness (a cosine): comparable across queries; decides whether "
+                    "a paper answers a question.")
     evidence: str | None = Field(
         None, description="The abstract sentence that matched best, copied verbatim."
     )

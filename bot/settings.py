@@ -20,9 +20,22 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(
         100, ge=1, description="Papers taken from the index before sentence-level re-scoring."
     )
+    dense_weight: float = Field(
+        0.4, ge=0, description="Weight of the cosine to a paper's whole text in its relevance."
+    )
     sentence_weight: float = Field(
-        0.5, ge=0, le=1,
-        description="Share of a paper's score that comes from its best-matching sentence.",
+        0.6, ge=0, description="Weight of the cosine to its best abstract sentence."
+    )
+    lexical_weight: float = Field(
+        0.3, ge=0, description="Weight of BM25 (scaled to the query's best) added for ranking."
+    )
+    similar_lexical_weight: float = Field(
+        0.8, ge=0, description="Weight of BM25 in paper-to-paper similarity (the reference "
+                               "paper's text as the query)."
+    )
+    hubness_weight: float = Field(
+        0.5, ge=0, description="Share of a paper's hubness (mean cosine to its nearest papers) "
+                               "taken off its similarity: keeps broad papers from crowding lists."
     )
     max_query_chars: int = Field(
         2000, ge=1, description="Longer questions are refused with a message."

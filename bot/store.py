@@ -3,8 +3,11 @@
     manifest.json            written last, by rename: the commit point of a build
     papers.<gen>.json        papers and the ingest report
     docs.<gen>.faiss         paper vectors (FAISS)
+    lexical.<gen>/           BM25 index of the paper texts (bm25s; numpy arrays and JSON)
     sentences.<gen>.npy      abstract-sentence vectors
     spans.<gen>.npy          (paper row, start, end) of each sentence
+    hubness.<gen>.npy        each paper's mean cosine to its nearest papers
+    embeddings.sqlite        vectors by (model, text hash): outlives builds and formats
 
 Every build writes files under a fresh generation name, then swaps the manifest in with an
 atomic rename, then deletes other generations. A crash at any moment leaves the previous
@@ -17,6 +20,7 @@ import contextlib
 import fcntl
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,11 +28,13 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import LibraryError
+from bot.lexical import LexicalIndex
 from bot.library import FORMAT_VERSION, Library, Manifest
 from bot.records import IngestReport, Paper
-from embeddings import IndexFileError, VectorIndex
+from embeddings import EmbeddingCache, IndexFileError, VectorIndex
 
 MANIFEST = "manifest.json"
+EMBEDDING_CACHE = "embeddings.sqlite"
 LOCK = ".lock"
 _REBUILD = "re-run `paperchat ingest` to rebuild it"
 
@@ -80,7 +86,7 @@ class LibraryStore:
             if not name or "/" in name or name.startswith("."):
                 raise LibraryError(f"{self.manifest_path} names no valid {kind} file; {_REBUILD}")
             found = self.root / name
-            if not found.is_file():
+            if not found.exists():
                 raise FileNotFoundError(found)
             return found
 
@@ -96,6 +102,12 @@ class LibraryStore:
             raise LibraryError(f"{exc}; {_REBUILD}") from None
         vectors = self._read_array(path("sentences"), np.float32)
         spans = self._read_array(path("spans"), np.int32)
+        hubness = self._read_array(path("hubness"), np.float32).ravel()
+        lexical_path = path("lexical")
+        try:
+            lexical = LexicalIndex.read(lexical_path)
+        except (OSError, ValueError, KeyError) as exc:
+            raise LibraryError(f"{lexical_path} is damaged ({_short(exc)}); {_REBUILD}") from None
 
         problems = []
         if len(stored.papers) != manifest.papers or doc_index.count != manifest.papers:
@@ -108,10 +120,13 @@ class LibraryStore:
         elif len(spans) and (spans[:, 0].min() < 0 or spans[:, 0].max() >= len(stored.papers)
                              or np.any(np.diff(spans[:, 0]) < 0)):
             problems.append("sentence spans point outside the papers")
+        if len(hubness) != manifest.papers or lexical.count != manifest.papers:
+            problems.append(f"hubness holds {len(hubness)} papers, BM25 {lexical.count}")
         if problems:
             raise LibraryError(f"{self.root}: files disagree ({'; '.join(problems)}); {_REBUILD}")
         return Library(papers=stored.papers, report=stored.report, doc_index=doc_index,
-                       sentence_vectors=vectors, sentence_spans=spans, manifest=manifest)
+                       lexical=lexical, sentence_vectors=vectors, sentence_spans=spans,
+                       hubness=hubness, manifest=manifest)
 
     @staticmethod
     def _read_array(path: Path, dtype: type) -> np.ndarray:
@@ -128,12 +143,15 @@ class LibraryStore:
         self.root.mkdir(parents=True, exist_ok=True)
         generation = secrets.token_hex(6)
         files = {kind: f"{kind}.{generation}.{ext}" for kind, ext in
-                 [("papers", "json"), ("docs", "faiss"), ("sentences", "npy"), ("spans", "npy")]}
+                 [("papers", "json"), ("docs", "faiss"), ("sentences", "npy"), ("spans", "npy"),
+                  ("hubness", "npy"), ("lexical", "bm25")]}
         paper_file = _PaperFile(papers=library.papers, report=library.report)
         self._write(files["papers"], lambda p: p.write_bytes(paper_file.model_dump_json().encode()))
         self._write(files["docs"], library.doc_index.write)
         self._write(files["sentences"], lambda p: _save_npy(p, library.sentence_vectors))
         self._write(files["spans"], lambda p: _save_npy(p, library.sentence_spans))
+        self._write(files["hubness"], lambda p: _save_npy(p, library.hubness.reshape(-1, 1)))
+        self._write_dir(files["lexical"], library.lexical.write)
         library.manifest = library.manifest.model_copy(
             update={"generation": generation, "files": files})
         manifest_json = library.manifest.model_dump_json(indent=2).encode()
@@ -141,7 +159,11 @@ class LibraryStore:
         _fsync_dir(self.root)
         keep = {MANIFEST, LOCK, *files.values()}
         for stale in self.root.iterdir():
-            if stale.name not in keep and stale.is_file() and _is_ours(stale.name):
+            if stale.name in keep or not _is_ours(stale.name):
+                continue
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
                 stale.unlink(missing_ok=True)
 
     def _write(self, name: str, write) -> None:
@@ -154,6 +176,26 @@ class LibraryStore:
             os.replace(temp, final)
         finally:
             temp.unlink(missing_ok=True)
+
+    def _write_dir(self, name: str, write) -> None:
+        """A folder written aside, its files synced, then renamed into place."""
+        final = self.root / name
+        temp = self.root / f".{name}.{os.getpid()}.tmp"
+        shutil.rmtree(temp, ignore_errors=True)
+        try:
+            temp.mkdir()
+            write(temp)
+            for item in temp.iterdir():
+                with item.open("rb+") as fh:
+                    os.fsync(fh.fileno())
+            _fsync_dir(temp)
+            os.replace(temp, final)
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+
+    def embedding_cache(self, model: str, dim: int) -> EmbeddingCache:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return EmbeddingCache(self.root / EMBEDDING_CACHE, model, dim)
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
@@ -185,7 +227,8 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _is_ours(name: str) -> bool:
-    return name.startswith(("papers.", "docs.", "sentences.", "spans.")) or (
+    return name.startswith(("papers.", "docs.", "sentences.", "spans.", "hubness.",
+                             "lexical.")) or (
         name.startswith(".") and name.endswith(".tmp"))
 
 

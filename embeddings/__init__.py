@@ -1,5 +1,6 @@
 """Vectors only: the bundled sentence embedder and a FAISS index. Knows nothing of papers."""
 
+from embeddings.cache import CacheError, EmbeddingCache
 from embeddings.index import IndexFileError, VectorIndex
 from embeddings.model import (
     BUNDLED_MODEL_NAME,
@@ -12,7 +13,9 @@ from embeddings.model import (
 __all__ = [
     "BUNDLED_MODEL_NAME",
     "BUNDLED_WEIGHTS_SHA256",
+    "CacheError",
     "Embedder",
+    "EmbeddingCache",
     "IndexFileError",
     "ModelUnavailable",
     "VectorIndex",

@@ -150,3 +150,28 @@ def test_get_by_any_reference(seed_bot):
     assert seed_bot.get("arXiv:2403.05530").id == "2403.05530"
     assert seed_bot.get("ROTTING BANDITS").title == "Rotting Bandits"
     assert seed_bot.get("no such paper") is None
+
+
+def test_exact_terms_lift_the_ranking(seed_bot):
+    """BM25 fusion: a rare exact term finds its paper even in an otherwise vague query."""
+    hits = seed_bot.search("D4PG", k=3)
+    mentions = [p for p in seed_bot.papers if "D4PG" in f"{p.title} {p.abstract}"]
+    assert len(mentions) == 2
+    assert {h.paper.id for h in hits[:2]} == {p.id for p in mentions}
+
+
+def test_relevance_is_a_cosine_and_score_adds_lexical_evidence(seed_bot):
+    for hit in seed_bot.search("relational reasoning", k=5):
+        assert -1.0 <= hit.relevance <= 1.0
+        assert hit.score >= hit.relevance - 1e-4  # BM25 only ever adds to the ranking score
+
+
+def test_hubness_is_each_papers_mean_cosine_to_its_neighbours(seed_bot):
+    import numpy as np
+
+    library = seed_bot.library
+    vectors = library.doc_index.vectors(np.arange(len(library.papers)))
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    expected = np.sort(sims, axis=1)[:, -10:].mean(axis=1)
+    np.testing.assert_allclose(library.hubness, expected, atol=1e-4)

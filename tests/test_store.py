@@ -18,6 +18,7 @@ class _NoEmbedding:
         self.real = real
         self.weights_sha256 = real.weights_sha256
         self.name = real.name
+        self.dim = real.dim
 
     def embed_documents(self, texts, **_):
         raise AssertionError(f"re-embedded {len(texts)} texts")
@@ -40,7 +41,7 @@ def test_manifest_records_model_corpus_and_counts(seed_library_dir, embedder):
     assert manifest["model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert manifest["model_sha256"] == embedder.weights_sha256
     assert manifest["dim"] == 384 and manifest["papers"] == 68 and manifest["sentences"] > 400
-    assert manifest["format_version"] == 1 and len(manifest["corpus_fingerprint"]) == 64
+    assert manifest["format_version"] == 2 and len(manifest["corpus_fingerprint"]) == 64
     files = {p.name for p in seed_library_dir.iterdir()}
     assert set(manifest["files"].values()) <= files
     assert not any(name.endswith(".pkl") or name.endswith(".tmp") for name in files)
@@ -61,7 +62,8 @@ def test_changed_corpus_rebuilds_embedding_only_what_is_new(library_copy, tmp_pa
     assert reopened.search("juggling robots", k=1)[0].paper.abstract.startswith("We study how")
     # Only the new generation's files remain.
     manifest = json.loads((library_copy / MANIFEST).read_text())
-    data_files = {p.name for p in library_copy.iterdir() if p.name not in (MANIFEST, ".lock")}
+    data_files = {p.name for p in library_copy.iterdir()
+                  if p.name not in (MANIFEST, ".lock") and not p.name.startswith("embeddings.")}
     assert data_files == set(manifest["files"].values())
 
 
@@ -92,11 +94,33 @@ def test_damaged_library_is_a_clear_error_naming_the_fix(library_copy, embedder,
         PaperBot.open(library_copy, embedder=embedder)
 
 
-def test_damaged_library_is_rebuilt_from_its_corpus(library_copy, embedder):
+def test_damaged_library_is_rebuilt_from_its_corpus_without_re_embedding(library_copy,
+                                                                        embedder):
     manifest = json.loads((library_copy / MANIFEST).read_text())
     (library_copy / manifest["files"]["papers"]).write_text("[]")
-    bot = PaperBot.from_corpus(None, library_copy, embedder=embedder)
-    assert len(bot.papers) == 68 and bot.last_embedded > 0
+    bot = PaperBot.from_corpus(None, library_copy, embedder=_NoEmbedding(embedder))
+    assert len(bot.papers) == 68 and bot.last_embedded == 0  # every vector came from the cache
+
+
+def test_interrupted_build_resumes_from_the_embedding_cache(tmp_path, embedder, monkeypatch):
+    calls = []
+
+    def embed_then_crash(texts, **kwargs):
+        calls.append(len(texts))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C during the second chunk
+        return embedder.real_embed(texts, **kwargs)
+
+    monkeypatch.setattr(embedder, "real_embed", embedder.embed_documents, raising=False)
+    monkeypatch.setattr(embedder, "embed_documents", embed_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        PaperBot.from_corpus(None, tmp_path / "lib", embedder=embedder)
+    assert not (tmp_path / "lib" / MANIFEST).exists()  # nothing half-built is ever loaded
+    monkeypatch.setattr(embedder, "embed_documents", embedder.real_embed)
+    bot = PaperBot.from_corpus(None, tmp_path / "lib", embedder=embedder)
+    total = calls[0] + bot.last_embedded
+    assert calls[0] == 512 and 0 < bot.last_embedded < total - 500  # only the rest embedded
+    assert len(bot.papers) == 68
 
 
 def test_missing_library_says_how_to_build_one(tmp_path, embedder):

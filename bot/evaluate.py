@@ -1,0 +1,145 @@
+"""Measure retrieval on BEIR-layout data through the product path (`PaperBot.search` and
+`PaperBot.similar`), with pytrec_eval computing the metrics as BEIR reports them.
+
+    DATASET/corpus.jsonl        {"_id", "title", "text"}
+    DATASET/queries.jsonl       {"_id", "text"}   (not needed for the similar task)
+    DATASET/qrels/<split>.tsv   query-id  corpus-id  score   (with a header line)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pytrec_eval
+from pydantic import BaseModel, Field
+from tqdm import tqdm
+
+from bot.errors import PaperchatError
+from bot.paperbot import PaperBot
+from bot.records import Hit
+from bot.settings import Settings, get_settings
+
+Task = Literal["search", "similar"]
+DEPTH = 100  # ranked papers per query: enough for Recall@100
+_MEASURES = {"search": ["ndcg_cut_10", "recall_10", "recall_100", "mrr_10"],
+             "similar": ["recall_10", "ndcg_cut_10"]}
+
+
+class EvalError(PaperchatError):
+    pass
+
+
+class EvalResult(BaseModel):
+    dataset: str
+    split: str
+    task: Task
+    queries: int
+    papers: int
+    metrics: dict[str, float] = Field(description="Means over queries, as BEIR reports them.")
+    ms_per_query: float
+
+    def render(self) -> str:
+        rows = [f"{self.dataset} ({self.split}, {self.task}): {self.queries} queries over "
+                f"{self.papers} papers, {self.ms_per_query:.1f} ms a query"]
+        rows += [f"  {name:<12} {value:.4f}" for name, value in self.metrics.items()]
+        return "\n".join(rows)
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    if not path.is_file():
+        raise EvalError(f"{path}: no such qrels file (the split names qrels/<split>.tsv)")
+    qrels: dict[str, dict[str, int]] = {}
+    with path.open(encoding="utf-8") as fh:
+        rows = csv.reader(fh, delimiter="\t")
+        for row in rows:
+            if len(row) < 3 or not row[2].strip().lstrip("-").isdigit():
+                continue  # the header, or a blank line
+            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    if not qrels:
+        raise EvalError(f"{path}: no judged pairs")
+    return qrels
+
+
+def read_queries(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise EvalError(f"{path}: no such file (the search task needs queries.jsonl)")
+    with path.open(encoding="utf-8") as fh:
+        records = [json.loads(line) for line in fh if line.strip()]
+    return {str(r["_id"]): r["text"] for r in records}
+
+
+def evaluate(
+    dataset_dir: str | Path,
+    *,
+    split: str = "train",
+    task: Task = "search",
+    index_dir: str | Path | None = None,
+    settings: Settings | None = None,
+    progress: bool = False,
+    bot: PaperBot | None = None,
+) -> EvalResult:
+    """Build (or reuse) the dataset's library, run every judged query, score the rankings."""
+    dataset_dir = Path(dataset_dir).expanduser()
+    corpus = dataset_dir / "corpus.jsonl"
+    if not corpus.is_file():
+        raise EvalError(f"{dataset_dir}: no corpus.jsonl (expected the BEIR layout)")
+    settings = settings or get_settings()
+    qrels = read_qrels(dataset_dir / "qrels" / f"{split}.tsv")
+    if bot is None:
+        cache = Path(index_dir) if index_dir else settings.home / "eval" / dataset_dir.name
+        bot = PaperBot.from_corpus([corpus], cache, settings=settings, progress=progress)
+
+    if task == "search":
+        texts = read_queries(dataset_dir / "queries.jsonl")
+        missing = sorted(set(qrels) - set(texts))
+        if missing:
+            raise EvalError(f"{len(missing)} judged queries are not in queries.jsonl, "
+                            f"e.g. {missing[0]!r}")
+        queries = {q: texts[q] for q in qrels}
+
+        def search(q: str) -> list[Hit]:
+            return bot.search(queries[q], k=DEPTH)
+        run_query: Callable[[str], list[Hit]] = search
+    else:
+        unknown = [q for q in qrels if bot.get(q) is None]
+        if unknown:
+            raise EvalError(f"{len(unknown)} query ids are not papers of the corpus, "
+                            f"e.g. {unknown[0]!r}")
+
+        def similar(q: str) -> list[Hit]:
+            return bot.similar(q, k=DEPTH)
+        run_query = similar
+
+    run: dict[str, dict[str, float]] = {}
+    started = time.perf_counter()
+    for query_id in tqdm(list(qrels), desc=f"{task} queries", unit="q", disable=not progress):
+        hits = run_query(query_id)
+        # Scores descending by rank, so ties can't reorder what the ranking decided.
+        run[query_id] = {h.paper.id: float(len(hits) - i) for i, h in enumerate(hits)}
+    elapsed = time.perf_counter() - started
+    return EvalResult(dataset=dataset_dir.name, split=split, task=task, queries=len(qrels),
+                      papers=len(bot.papers), metrics=score_run(qrels, run, _MEASURES[task]),
+                      ms_per_query=1000 * elapsed / len(qrels))
+
+
+def score_run(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]],
+              measures: list[str]) -> dict[str, float]:
+    """Mean metrics over the judged queries. MRR@10 is the reciprocal rank within the top 10."""
+    evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.10", "recall.100"})
+    per_query = evaluator.evaluate(run)
+    top10 = {q: dict(sorted(docs.items(), key=lambda x: -x[1])[:10]) for q, docs in run.items()}
+    reciprocal = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)
+    out = {}
+    for name in measures:
+        if name == "mrr_10":
+            values = [reciprocal.get(q, {}).get("recip_rank", 0.0) for q in qrels]
+        else:
+            values = [per_query.get(q, {}).get(name, 0.0) for q in qrels]
+        out[name] = round(float(np.mean(values)), 4)
+    return out

@@ -1,0 +1,88 @@
+"""BM25 over title + abstract (bm25s), with English stop words and Snowball stemming.
+
+Exact terms — a method's name, a dataset, "D4PG" — are where a small embedding model is
+weakest; BM25 is strongest there. Fused with the dense scores it lifts SciFact nDCG@10 from
+0.660 to 0.738 (README, "Retrieval quality").
+
+bm25s precomputes every (document, term) score into a sparse matrix; a query's scores are
+one sparse product over its terms. Each paper's own terms are kept too, so "papers like this
+one" needs no re-tokenising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import scipy.sparse as sp
+import Stemmer
+
+_STEMMER = Stemmer.Stemmer("english")
+_TOKENS, _OFFSETS = "paper_tokens.npy", "paper_token_offsets.npy"
+
+
+def _tokenize(texts: Sequence[str], *, return_ids: bool):
+    return bm25s.tokenize(list(texts), lower=True, stopwords="en", stemmer=_STEMMER,
+                          return_ids=return_ids, show_progress=False)
+
+
+class LexicalIndex:
+    def __init__(self, bm25: bm25s.BM25, tokens: np.ndarray, offsets: np.ndarray):
+        self._bm25 = bm25
+        scores = bm25.scores
+        # (documents x terms) BM25 weights, sharing bm25s's arrays.
+        self._matrix = sp.csc_matrix(
+            (scores["data"], scores["indices"], scores["indptr"]),
+            shape=(scores["num_docs"], len(scores["indptr"]) - 1), copy=False)
+        self._tokens = tokens  # every paper's term ids, concatenated
+        self._offsets = offsets  # paper row -> start in _tokens (length N + 1)
+
+    @property
+    def count(self) -> int:
+        return self._matrix.shape[0]
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> LexicalIndex:
+        tokenized = _tokenize(texts, return_ids=True)
+        bm25 = bm25s.BM25(k1=1.2, b=0.75)  # Lucene's BM25
+        bm25.index(tokenized, show_progress=False)
+        lengths = np.array([len(ids) for ids in tokenized.ids], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        tokens = (np.concatenate([np.asarray(ids, dtype=np.int32) for ids in tokenized.ids])
+                  if lengths.sum() else np.zeros(0, dtype=np.int32))
+        return cls(bm25, tokens, offsets)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every paper for the query (0 where no term matches)."""
+        vocabulary = self._bm25.vocab_dict
+        tokens = _tokenize([query], return_ids=False)[0]
+        return self._score([vocabulary[t] for t in tokens if t in vocabulary])
+
+    def scores_of_paper(self, row: int) -> np.ndarray:
+        """BM25 score of every paper with this paper's own text as the query."""
+        return self._score(self._tokens[self._offsets[row] : self._offsets[row + 1]])
+
+    def _score(self, term_ids) -> np.ndarray:
+        ids = np.asarray(term_ids, dtype=np.int64)
+        ids = ids[ids < self._matrix.shape[1]]
+        if len(ids) == 0:
+            return np.zeros(self.count, dtype=np.float32)
+        terms, counts = np.unique(ids, return_counts=True)  # a repeated term counts again
+        return np.asarray(self._matrix[:, terms] @ counts.astype(np.float32),
+                          dtype=np.float32).ravel()
+
+    def write(self, directory: Path) -> None:
+        self._bm25.save(str(directory), allow_pickle=False)
+        np.save(directory / _TOKENS, self._tokens, allow_pickle=False)
+        np.save(directory / _OFFSETS, self._offsets, allow_pickle=False)
+
+    @classmethod
+    def read(cls, directory: Path) -> LexicalIndex:
+        bm25 = bm25s.BM25.load(str(directory), allow_pickle=False, mmap=False)
+        tokens = np.load(directory / _TOKENS, allow_pickle=False)
+        offsets = np.load(directory / _OFFSETS, allow_pickle=False)
+        if offsets.ndim != 1 or len(offsets) != bm25.scores["num_docs"] + 1:
+            raise ValueError(f"{_OFFSETS} does not match the index")
+        return cls(bm25, tokens, offsets)
