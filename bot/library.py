@@ -20,7 +20,7 @@ from bot.records import Filters, IngestReport, Layout, Paper
 from bot.sentences import split_sentences
 from embeddings import Embedder, EmbeddingCache, VectorIndex
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 HUB_NEIGHBOURS = 10  # a paper's hubness: mean cosine to this many nearest other papers
 
 
@@ -30,6 +30,7 @@ class Manifest(BaseModel):
     format_version: int = FORMAT_VERSION
     model_name: str
     model_sha256: str
+    encoder: str = Field(description="What ran the model: onnx-int8 or torch.")
     dim: int
     papers: int
     sentences: int
@@ -81,6 +82,10 @@ class Library:
         row, start, end = (int(x) for x in self.sentence_spans[sentence_row])
         return self.papers[row].abstract[start:end]
 
+    @property
+    def embedder_identity(self) -> str:
+        return f"{self.manifest.model_sha256}:{self.manifest.encoder}"
+
     def allowed_rows(self, filters: Filters | None) -> np.ndarray | None:
         """Rows passing the filters; None when nothing is filtered."""
         if filters is None or filters.is_empty():
@@ -129,7 +134,8 @@ def build_library(
     doc_index = VectorIndex(vectors.shape[1])
     doc_index.add(vectors[: len(papers)], np.arange(len(papers)))
     manifest = Manifest(
-        model_name=embedder.name, model_sha256=embedder.weights_sha256, dim=vectors.shape[1],
+        model_name=embedder.name, model_sha256=embedder.weights_sha256,
+        encoder=embedder.backend, dim=vectors.shape[1],
         papers=len(papers), sentences=len(spans), corpus_fingerprint=fingerprint,
         corpus_paths=corpus_paths, layout=layout, generation="unsaved")
     library = Library(

@@ -21,6 +21,7 @@ from bot.settings import Settings, get_settings
 from bot.store import LibraryStore
 from bot.templates import Templates
 from embeddings import CacheError, Embedder
+from embeddings.model import default_embedder
 
 SEED_DIR = Path(__file__).parent / "seed"
 SAME_PAPER_COSINE = 0.98  # pasted text this close to a paper's own vector is that paper
@@ -39,7 +40,7 @@ class PaperBot:
                  settings: Settings | None = None, store: LibraryStore | None = None):
         self.settings = settings or get_settings()
         self.library = library
-        self.embedder = embedder or Embedder()
+        self.embedder = embedder or default_embedder(self.settings.encoder)
         self.store = store
         self.templates = Templates()
         self.retriever = Retriever(library, self.settings.retrieval)
@@ -63,18 +64,18 @@ class PaperBot:
         A rebuild embeds only papers and sentences whose text the previous build lacks.
         """
         settings = settings or get_settings()
-        embedder = embedder or Embedder()
+        embedder = embedder or default_embedder(settings.encoder)
         store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
         files = expand_paths(paths or [SEED_DIR])
         corpus_fingerprint = fingerprint(files, layout)
         current = cls._try_load(store)
         if (current is not None and current.manifest.corpus_fingerprint == corpus_fingerprint
-                and current.manifest.model_sha256 == embedder.weights_sha256):
+                and current.embedder_identity == embedder.identity):
             return cls(current, embedder=embedder, settings=settings, store=store)
         with store.writing():
             corpus = ingest(files, layout)
             try:
-                cache = store.embedding_cache(embedder.weights_sha256, embedder.dim)
+                cache = store.embedding_cache(embedder.identity, embedder.dim)
                 try:
                     library, embedded = build_library(
                         corpus, embedder, fingerprint=corpus_fingerprint,
@@ -100,13 +101,14 @@ class PaperBot:
     ) -> PaperBot:
         """An existing library, exactly as built: nothing is read from the corpus files."""
         settings = settings or get_settings()
-        embedder = embedder or Embedder()
+        embedder = embedder or default_embedder(settings.encoder)
         store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
         library = store.load()
-        if library.manifest.model_sha256 != embedder.weights_sha256:
+        if library.embedder_identity != embedder.identity:
             raise LibraryError(
-                f"{store.root} was built with another model ({library.manifest.model_name}, "
-                f"weights {library.manifest.model_sha256[:12]}); re-run `paperchat ingest`")
+                f"{store.root} was built with another model or encoder "
+                f"({library.manifest.model_name}, weights {library.manifest.model_sha256[:12]}, "
+                f"{library.manifest.encoder}); re-run `paperchat ingest`")
         return cls(library, embedder=embedder, settings=settings, store=store)
 
     @classmethod

