@@ -32,9 +32,10 @@ def product_variants(task: str) -> dict[str, dict]:
     """Retrieval settings that switch the product path's signals on and off."""
     if task == "similar":
         return {
-            "dense alone": {"similar_lexical_weight": 0.0, "hubness_weight": 0.0},
-            "dense + BM25": {"hubness_weight": 0.0},
-            "product (dense + BM25 − hubness)": {},
+            "dense alone": {"similar_lexical_weight": 0.0, "similar_term_weight": 0.0,
+                            "hubness_weight": 0.0},
+            "dense + BM25": {"similar_term_weight": 0.0, "hubness_weight": 0.0},
+            "product (dense + BM25 + terms − hubness)": {},
         }
     return {
         "dense alone": {"sentence_weight": 0.0, "lexical_weight": 0.0},

@@ -7,6 +7,10 @@ weakest; BM25 is strongest there. Fused with the dense scores it lifts SciFact n
 bm25s precomputes every (document, term) score into a sparse matrix; a query's scores are
 one sparse product over its terms. Each paper's own terms are kept too, so "papers like this
 one" needs no re-tokenising.
+
+Paper-to-paper similarity also uses the cosine of BM25 term-weight vectors: a text is weighed
+as if it were one more document, and compared with every paper's row of the matrix. Unlike
+BM25 with a whole abstract as the query, it is symmetric and does not favour long papers.
 """
 
 from __future__ import annotations
@@ -38,6 +42,14 @@ class LexicalIndex:
             shape=(scores["num_docs"], len(scores["indptr"]) - 1), copy=False)
         self._tokens = tokens  # every paper's term ids, concatenated
         self._offsets = offsets  # paper row -> start in _tokens (length N + 1)
+        squared = self._matrix.multiply(self._matrix)
+        self._row_norms = np.sqrt(np.asarray(squared.sum(axis=1), dtype=np.float32).ravel())
+        lengths = np.diff(offsets)
+        self._mean_length = float(lengths.mean()) if len(lengths) else 1.0
+        document_frequency = np.diff(self._matrix.indptr)
+        n = max(self.count, 1)
+        # Lucene's idf, the one bm25s's "lucene" method uses.
+        self._idf = np.log1p((n - document_frequency + 0.5) / (document_frequency + 0.5))
 
     @property
     def count(self) -> int:
@@ -63,6 +75,29 @@ class LexicalIndex:
     def scores_of_paper(self, row: int) -> np.ndarray:
         """BM25 score of every paper with this paper's own text as the query."""
         return self._score(self._tokens[self._offsets[row] : self._offsets[row + 1]])
+
+    def term_cosines(self, query: str) -> np.ndarray:
+        """Cosine of every paper's BM25 weight vector to that of `query`, weighed as a paper."""
+        vocabulary = self._bm25.vocab_dict
+        tokens = _tokenize([query], return_ids=False)[0]
+        return self._cosines([vocabulary[t] for t in tokens if t in vocabulary])
+
+    def term_cosines_of_paper(self, row: int) -> np.ndarray:
+        """Cosine of every paper's BM25 weight vector to this paper's own."""
+        return self._cosines(self._tokens[self._offsets[row] : self._offsets[row + 1]])
+
+    def _cosines(self, term_ids) -> np.ndarray:
+        ids = np.asarray(term_ids, dtype=np.int64)
+        ids = ids[ids < self._matrix.shape[1]]
+        if len(ids) == 0:
+            return np.zeros(self.count, dtype=np.float32)
+        terms, counts = np.unique(ids, return_counts=True)
+        k1, b = self._bm25.k1, self._bm25.b
+        saturation = counts / (counts + k1 * (1 - b + b * len(ids) / self._mean_length))
+        weights = (self._idf[terms] * saturation).astype(np.float32)
+        dots = np.asarray(self._matrix[:, terms] @ weights, dtype=np.float32).ravel()
+        norm = float(np.linalg.norm(weights))
+        return dots / np.maximum(self._row_norms * norm, 1e-12)
 
     def _score(self, term_ids) -> np.ndarray:
         ids = np.asarray(term_ids, dtype=np.int64)

@@ -199,13 +199,17 @@ class PaperBot:
         if row is None:
             vector = self.embedder.embed_documents([ref])[0]
             row = self._row_of_text(ref, vector)
+        lexical_index = self.library.lexical
         if row is None:
-            exclude, lexical = frozenset(), self.library.lexical.scores(ref)
+            exclude = frozenset()
+            lexical, terms = lexical_index.scores(ref), lexical_index.term_cosines(ref)
         else:  # a paper of the library: rank by its own stored vector and terms
             vector = self.library.doc_index.vectors(np.array([row]))[0]
-            exclude, lexical = frozenset({row}), self.library.lexical.scores_of_paper(row)
-        return self.retriever.rank(vector, k, filters, lexical=lexical, exclude_rows=exclude,
-                                   paper_to_paper=True)
+            exclude = frozenset({row})
+            lexical = lexical_index.scores_of_paper(row)
+            terms = lexical_index.term_cosines_of_paper(row)
+        return self.retriever.rank(vector, k, filters, lexical=lexical, term_cosines=terms,
+                                   exclude_rows=exclude, paper_to_paper=True)
 
     def _row_of_reference(self, ref: str) -> int | None:
         """Exact references: paper id, arXiv id, or title (case and punctuation ignored)."""

@@ -9,8 +9,9 @@ scored on three signals, measured on SciFact train (README, "Retrieval quality")
 - score = relevance + 0.3 · BM25 / (best BM25 in the library): exact terms lift the ranking.
 
 Paper-to-paper similarity (measured on CiteSeer dev) compares whole texts: relevance is the
-cosine of the two papers, and score = relevance − 0.5 · hubness + 0.8 · BM25 (the reference
-paper's text as the query), where hubness is a paper's mean cosine to its nearest papers.
+cosine of the two papers, and score = relevance − 0.5 · hubness + 0.4 · BM25 (the reference
+paper's text as the query) + 0.8 · cosine of the two papers' BM25 term weights, where
+hubness is a paper's mean cosine to its nearest papers.
 """
 
 from __future__ import annotations
@@ -51,11 +52,13 @@ class Retriever:
         filters: Filters | None = None,
         *,
         lexical: np.ndarray | None = None,
+        term_cosines: np.ndarray | None = None,
         exclude_rows: frozenset[int] = frozenset(),
         paper_to_paper: bool = False,
     ) -> list[Hit]:
         """The k best papers. `lexical` holds every paper's BM25 score for the query;
-        `paper_to_paper` ranks papers like a reference paper instead of answering a question."""
+        `paper_to_paper` ranks papers like a reference paper instead of answering a question,
+        with `term_cosines` holding every paper's term-weight cosine to the reference."""
         library, settings = self.library, self.settings
         lexical_weight = (settings.similar_lexical_weight if paper_to_paper
                           else settings.lexical_weight)
@@ -80,6 +83,14 @@ class Retriever:
                 lexical = masked
             top = _top_rows(lexical, wanted)
             candidates = np.union1d(candidates, top[lexical[top] > 0])
+        term_weight = settings.similar_term_weight if paper_to_paper else 0.0
+        if term_cosines is not None and term_weight > 0:
+            if allowed is not None:
+                masked = np.zeros_like(term_cosines)
+                masked[allowed] = term_cosines[allowed]
+                term_cosines = masked
+            top = _top_rows(term_cosines, wanted)
+            candidates = np.union1d(candidates, top[term_cosines[top] > 0])
         if len(candidates) == 0:
             return []
 
@@ -98,6 +109,8 @@ class Retriever:
             scores = scores - settings.hubness_weight * library.hubness[candidates]
         if lexical is not None and lexical_scale > 0:
             scores = scores + lexical_weight * lexical[candidates] / lexical_scale
+        if term_cosines is not None and term_weight > 0:
+            scores = scores + term_weight * term_cosines[candidates]
 
         order = np.argsort(-scores, kind="stable")[:k]
         return [

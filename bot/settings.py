@@ -31,8 +31,12 @@ class RetrievalSettings(BaseModel):
         0.3, ge=0, description="Weight of BM25 (scaled to the query's best) added for ranking."
     )
     similar_lexical_weight: float = Field(
-        0.8, ge=0, description="Weight of BM25 in paper-to-paper similarity (the reference "
-                               "paper's text as the query)."
+        0.4, ge=0, description="Weight of BM25 in paper-to-paper similarity (the reference "
+                               "paper's text as the query, scaled to its best match)."
+    )
+    similar_term_weight: float = Field(
+        0.8, ge=0, description="Weight of the cosine of BM25 term-weight vectors in "
+                               "paper-to-paper similarity."
     )
     hubness_weight: float = Field(
         0.5, ge=0, description="Share of a paper's hubness (mean cosine to its nearest papers) "

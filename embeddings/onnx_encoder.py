@@ -10,9 +10,13 @@ then L2 normalisation.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import queue
+import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,6 +53,8 @@ class OnnxEncoder:
             from tokenizers import Tokenizer
 
             if not self.path.is_file():
+                print("paperchat: preparing the int8 encoder from the bundled weights "
+                      "(once, about 20 seconds)", file=sys.stderr)
                 export_int8(self.model_dir, self.path)
             options = ort.SessionOptions()
             options.intra_op_num_threads = 1
@@ -97,11 +103,17 @@ def export_int8(model_dir: Path, target: Path) -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
 
     target.parent.mkdir(parents=True, exist_ok=True)
     fp32 = target.with_suffix(f".fp32.{os.getpid()}.tmp")
     int8 = target.with_suffix(f".int8.{os.getpid()}.tmp")
-    try:
+    with _quiet(), contextlib.ExitStack() as cleanup:
+        cleanup.callback(fp32.unlink, missing_ok=True)
+        cleanup.callback(int8.unlink, missing_ok=True)
+
         class HiddenStates(torch.nn.Module):  # keyword arguments: positional order varies
             def __init__(self):
                 super().__init__()
@@ -124,6 +136,21 @@ def export_int8(model_dir: Path, target: Path) -> None:
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
                          op_types_to_quantize=["MatMul"])
         os.replace(int8, target)
-    finally:
-        fp32.unlink(missing_ok=True)
-        int8.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The exporter and the quantizer warn about things that don't apply to this model, and
+    the quantizer configures the root logger; keep the user's console and logging as they were."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    root.addHandler(logging.NullHandler())  # so logging.warning() can't add a console handler
+    logging.disable(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
+            root.handlers[:] = handlers
+            root.setLevel(level)

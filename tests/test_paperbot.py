@@ -175,3 +175,21 @@ def test_hubness_is_each_papers_mean_cosine_to_its_neighbours(seed_bot):
     np.fill_diagonal(sims, -np.inf)
     expected = np.sort(sims, axis=1)[:, -10:].mean(axis=1)
     np.testing.assert_allclose(library.hubness, expected, atol=1e-4)
+
+
+def test_term_cosines_compare_bm25_weight_vectors(seed_bot):
+    """A paper's term-weight cosine is 1 to itself, symmetric, and the same whether the
+    paper is named by its row or its text is pasted."""
+    import numpy as np
+
+    lexical = seed_bot.library.lexical
+    papers = seed_bot.papers
+    first, second = 0, 1
+    own = lexical.term_cosines_of_paper(first)
+    assert own.shape == (len(papers),)
+    assert own[first] == pytest.approx(1.0, abs=1e-4)
+    assert np.all((own >= 0) & (own <= 1 + 1e-5))
+    assert own[second] == pytest.approx(lexical.term_cosines_of_paper(second)[first], abs=1e-4)
+    pasted = lexical.term_cosines(f"{papers[first].title}. {papers[first].abstract}")
+    np.testing.assert_allclose(pasted, own, atol=1e-4)
+    assert not lexical.term_cosines("zzqx unknownword").any()
