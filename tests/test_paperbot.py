@@ -193,3 +193,20 @@ def test_term_cosines_compare_bm25_weight_vectors(seed_bot):
     pasted = lexical.term_cosines(f"{papers[first].title}. {papers[first].abstract}")
     np.testing.assert_allclose(pasted, own, atol=1e-4)
     assert not lexical.term_cosines("zzqx unknownword").any()
+
+
+def test_a_titled_papers_vector_is_its_title_plus_its_mean_sentence(seed_bot):
+    import numpy as np
+
+    from bot.library import document_text
+
+    library, embedder = seed_bot.library, seed_bot.embedder
+    vectors = library.doc_index.vectors(np.arange(len(library.papers)))
+    titled = next(i for i, p in enumerate(library.papers) if p.title)
+    untitled = next(i for i, p in enumerate(library.papers) if not p.title)
+    rows = library.sentence_rows(titled)
+    expected = (embedder.embed_documents([library.papers[titled].title])[0]
+                + library.sentence_vectors[rows.start : rows.stop].mean(axis=0))
+    np.testing.assert_allclose(vectors[titled], expected / np.linalg.norm(expected), atol=1e-5)
+    whole = embedder.embed_documents([document_text(library.papers[untitled])])[0]
+    np.testing.assert_allclose(vectors[untitled], whole, atol=1e-5)
