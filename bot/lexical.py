@@ -68,45 +68,45 @@ class LexicalIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every paper for the query (0 where no term matches)."""
-        vocabulary = self._bm25.vocab_dict
-        tokens = _tokenize([query], return_ids=False)[0]
-        return self._score([vocabulary[t] for t in tokens if t in vocabulary])
+        return self._signals(self._term_ids(query), cosines=False)[0]
 
     def scores_of_paper(self, row: int) -> np.ndarray:
         """BM25 score of every paper with this paper's own text as the query."""
-        return self._score(self._tokens[self._offsets[row] : self._offsets[row + 1]])
+        return self._signals(self._paper_term_ids(row), cosines=False)[0]
 
-    def term_cosines(self, query: str) -> np.ndarray:
-        """Cosine of every paper's BM25 weight vector to that of `query`, weighed as a paper."""
+    def similarity(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every paper's BM25 score with `text` as the query, and the cosine of its BM25
+        weight vector to that of `text` weighed as one more paper."""
+        return self._signals(self._term_ids(text), cosines=True)
+
+    def similarity_of_paper(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """`similarity` for a paper of the index, from its stored terms."""
+        return self._signals(self._paper_term_ids(row), cosines=True)
+
+    def _term_ids(self, text: str) -> list[int]:
         vocabulary = self._bm25.vocab_dict
-        tokens = _tokenize([query], return_ids=False)[0]
-        return self._cosines([vocabulary[t] for t in tokens if t in vocabulary])
+        return [vocabulary[t] for t in _tokenize([text], return_ids=False)[0] if t in vocabulary]
 
-    def term_cosines_of_paper(self, row: int) -> np.ndarray:
-        """Cosine of every paper's BM25 weight vector to this paper's own."""
-        return self._cosines(self._tokens[self._offsets[row] : self._offsets[row + 1]])
+    def _paper_term_ids(self, row: int) -> np.ndarray:
+        return self._tokens[self._offsets[row] : self._offsets[row + 1]]
 
-    def _cosines(self, term_ids) -> np.ndarray:
+    def _signals(self, term_ids, *, cosines: bool) -> tuple[np.ndarray, np.ndarray | None]:
         ids = np.asarray(term_ids, dtype=np.int64)
         ids = ids[ids < self._matrix.shape[1]]
         if len(ids) == 0:
-            return np.zeros(self.count, dtype=np.float32)
-        terms, counts = np.unique(ids, return_counts=True)
+            zeros = np.zeros(self.count, dtype=np.float32)
+            return zeros, zeros.copy() if cosines else None
+        terms, counts = np.unique(ids, return_counts=True)  # a repeated term counts again
+        columns = self._matrix[:, terms]  # one slice serves both signals
+        bm25 = np.asarray(columns @ counts.astype(np.float32), dtype=np.float32).ravel()
+        if not cosines:
+            return bm25, None
         k1, b = self._bm25.k1, self._bm25.b
         saturation = counts / (counts + k1 * (1 - b + b * len(ids) / self._mean_length))
         weights = (self._idf[terms] * saturation).astype(np.float32)
-        dots = np.asarray(self._matrix[:, terms] @ weights, dtype=np.float32).ravel()
+        dots = np.asarray(columns @ weights, dtype=np.float32).ravel()
         norm = float(np.linalg.norm(weights))
-        return dots / np.maximum(self._row_norms * norm, 1e-12)
-
-    def _score(self, term_ids) -> np.ndarray:
-        ids = np.asarray(term_ids, dtype=np.int64)
-        ids = ids[ids < self._matrix.shape[1]]
-        if len(ids) == 0:
-            return np.zeros(self.count, dtype=np.float32)
-        terms, counts = np.unique(ids, return_counts=True)  # a repeated term counts again
-        return np.asarray(self._matrix[:, terms] @ counts.astype(np.float32),
-                          dtype=np.float32).ravel()
+        return bm25, dots / np.maximum(self._row_norms * norm, 1e-12)
 
     def write(self, directory: Path) -> None:
         self._bm25.save(str(directory), allow_pickle=False)

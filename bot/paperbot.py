@@ -202,12 +202,11 @@ class PaperBot:
         lexical_index = self.library.lexical
         if row is None:
             exclude = frozenset()
-            lexical, terms = lexical_index.scores(ref), lexical_index.term_cosines(ref)
+            lexical, terms = lexical_index.similarity(ref)
         else:  # a paper of the library: rank by its own stored vector and terms
             vector = self.library.doc_index.vectors(np.array([row]))[0]
             exclude = frozenset({row})
-            lexical = lexical_index.scores_of_paper(row)
-            terms = lexical_index.term_cosines_of_paper(row)
+            lexical, terms = lexical_index.similarity_of_paper(row)
         return self.retriever.rank(vector, k, filters, lexical=lexical, term_cosines=terms,
                                    exclude_rows=exclude, paper_to_paper=True)
 

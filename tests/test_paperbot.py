@@ -185,14 +185,15 @@ def test_term_cosines_compare_bm25_weight_vectors(seed_bot):
     lexical = seed_bot.library.lexical
     papers = seed_bot.papers
     first, second = 0, 1
-    own = lexical.term_cosines_of_paper(first)
+    bm25, own = lexical.similarity_of_paper(first)
+    np.testing.assert_allclose(bm25, lexical.scores_of_paper(first))
     assert own.shape == (len(papers),)
     assert own[first] == pytest.approx(1.0, abs=1e-4)
     assert np.all((own >= 0) & (own <= 1 + 1e-5))
-    assert own[second] == pytest.approx(lexical.term_cosines_of_paper(second)[first], abs=1e-4)
-    pasted = lexical.term_cosines(f"{papers[first].title}. {papers[first].abstract}")
+    assert own[second] == pytest.approx(lexical.similarity_of_paper(second)[1][first], abs=1e-4)
+    pasted = lexical.similarity(f"{papers[first].title}. {papers[first].abstract}")[1]
     np.testing.assert_allclose(pasted, own, atol=1e-4)
-    assert not lexical.term_cosines("zzqx unknownword").any()
+    assert not lexical.similarity("zzqx unknownword")[1].any()
 
 
 def test_a_titled_papers_vector_is_its_title_plus_its_mean_sentence(seed_bot):
