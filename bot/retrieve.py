@@ -77,20 +77,12 @@ class Retriever:
             # for a reference paper that is its own text, so BM25 reads as a share of a
             # perfect match.
             lexical_scale = float(lexical.max())
-            if allowed is not None:
-                masked = np.zeros_like(lexical)
-                masked[allowed] = lexical[allowed]
-                lexical = masked
-            top = _top_rows(lexical, wanted)
-            candidates = np.union1d(candidates, top[lexical[top] > 0])
+            lexical = _restricted(lexical, allowed)
+            candidates = np.union1d(candidates, _top_positive_rows(lexical, wanted))
         term_weight = settings.similar_term_weight if paper_to_paper else 0.0
         if term_cosines is not None and term_weight > 0:
-            if allowed is not None:
-                masked = np.zeros_like(term_cosines)
-                masked[allowed] = term_cosines[allowed]
-                term_cosines = masked
-            top = _top_rows(term_cosines, wanted)
-            candidates = np.union1d(candidates, top[term_cosines[top] > 0])
+            term_cosines = _restricted(term_cosines, allowed)
+            candidates = np.union1d(candidates, _top_positive_rows(term_cosines, wanted))
         if len(candidates) == 0:
             return []
 
@@ -145,7 +137,17 @@ class Retriever:
         return best, best_scores
 
 
-def _top_rows(scores: np.ndarray, n: int) -> np.ndarray:
-    if n >= len(scores):
-        return np.arange(len(scores))
-    return np.argpartition(-scores, n)[:n]
+def _restricted(scores: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Every paper's score, zero outside the allowed rows."""
+    if allowed is None:
+        return scores
+    masked = np.zeros_like(scores)
+    masked[allowed] = scores[allowed]
+    return masked
+
+
+def _top_positive_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """The rows of the n best scores, those above zero."""
+    top = (np.arange(len(scores)) if n >= len(scores)
+           else np.argpartition(-scores, n)[:n])
+    return top[scores[top] > 0]
