@@ -100,7 +100,9 @@ class LibraryStore:
             doc_index = VectorIndex.read(docs_path)
         except IndexFileError as exc:
             raise LibraryError(f"{exc}; {_REBUILD}") from None
-        vectors = self._read_array(path("sentences"), np.float32)
+        # Memory-mapped: the largest file (ten vectors a paper), of which a query touches only
+        # its candidates' rows; pages are shared between processes and loaded on demand.
+        vectors = self._read_array(path("sentences"), np.float32, mmap=True)
         spans = self._read_array(path("spans"), np.int32)
         hubness = self._read_array(path("hubness"), np.float32).ravel()
         lexical_path = path("lexical")
@@ -129,9 +131,9 @@ class LibraryStore:
                        hubness=hubness, manifest=manifest)
 
     @staticmethod
-    def _read_array(path: Path, dtype: type) -> np.ndarray:
+    def _read_array(path: Path, dtype: type, *, mmap: bool = False) -> np.ndarray:
         try:
-            array = np.load(path, allow_pickle=False)
+            array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
         except (ValueError, OSError, EOFError) as exc:
             raise LibraryError(f"{path} is damaged ({_short(exc)}); {_REBUILD}") from None
         if array.dtype != dtype or array.ndim != 2:
