@@ -170,8 +170,7 @@ def build_library(
     sentence_vectors = np.array(
         [vectors_of[papers[row].abstract[s:e]] for row, s, e in spans],
         dtype=np.float32).reshape(-1, vectors.shape[1])
-    doc_index = VectorIndex(vectors.shape[1])
-    doc_index.add(doc_vectors, np.arange(len(papers)))
+    doc_index = VectorIndex.build(doc_vectors, np.arange(len(papers)))
     manifest = Manifest(
         model_name=embedder.name, model_sha256=embedder.weights_sha256,
         encoder=embedder.backend, dim=vectors.shape[1],

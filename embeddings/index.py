@@ -2,6 +2,11 @@
 
 With normalised vectors the inner product is the cosine. Searches can be restricted to a
 set of allowed ids *inside* FAISS, so a narrow filter still yields k results when k match.
+
+Up to `EXACT_LIMIT` vectors the search is exact (a flat scan, a few milliseconds); above it
+the index is an HNSW graph, whose parameters grow with the count (`hnsw_parameters`).
+Both choices come from `bench/ann.py`, which measures latency and recall@10 against exact
+search up to a million vectors.
 """
 
 from __future__ import annotations
@@ -16,12 +21,51 @@ class IndexFileError(RuntimeError):
     """An index file that cannot be read back."""
 
 
+EXACT_LIMIT = 250_000
+# A filter that leaves this many vectors or fewer is searched exactly even in a graph: a
+# graph walk that must skip most nodes loses recall, and a scan of a few is fast.
+EXACT_FILTER_LIMIT = 50_000
+
+
+def hnsw_parameters(count: int) -> tuple[int, int, int]:
+    """(M, efConstruction, efSearch) for a graph of `count` vectors: more links and a wider
+    search as the graph grows, so recall@10 stays above 0.95."""
+    scale = max(1.0, count / EXACT_LIMIT)
+    ef_search = int(min(512, 64 * scale ** 0.5))
+    return 32, 80, max(64, ef_search)
+
+
 class VectorIndex:
-    """Exact (flat) inner-product search with id mapping and reconstruction."""
+    """Inner-product search with id mapping and reconstruction: exact, or HNSW when large."""
 
     def __init__(self, dim: int, _index: faiss.Index | None = None):
         self.dim = dim
         self._index = _index if _index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, ids: np.ndarray, *, exact_limit: int = EXACT_LIMIT,
+              ) -> VectorIndex:
+        """An index of these vectors, exact or approximate by their count."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        dim = vectors.shape[1]
+        if len(vectors) <= exact_limit:
+            index = cls(dim)
+        else:
+            m, ef_construction, ef_search = hnsw_parameters(len(vectors))
+            graph = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
+            graph.hnsw.efConstruction = ef_construction
+            graph.hnsw.efSearch = ef_search
+            index = cls(dim, faiss.IndexIDMap2(graph))
+        index.add(vectors, ids)
+        return index
+
+    @property
+    def approximate(self) -> bool:
+        return isinstance(self._graph(), faiss.IndexHNSW)
+
+    def _graph(self) -> faiss.Index:
+        inner = self._index.index if hasattr(self._index, "index") else self._index
+        return faiss.downcast_index(inner)
 
     @property
     def count(self) -> int:
@@ -45,10 +89,29 @@ class VectorIndex:
         if allowed_ids is not None:
             if len(allowed_ids) == 0:
                 return np.full((len(queries), k), -np.inf), np.full((len(queries), k), -1)
+            if self.approximate and len(allowed_ids) <= EXACT_FILTER_LIMIT:
+                return self._exact_among(queries, k, np.asarray(allowed_ids, dtype=np.int64))
             selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed_ids, dtype=np.int64))
             params = faiss.SearchParameters(sel=selector)
+        if self.approximate:
+            selector = params.sel if params is not None else None
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = max(self._graph().hnsw.efSearch, k)
+            if selector is not None:
+                params.sel = selector
         scores, ids = self._index.search(queries, k, params=params)
         return scores, ids
+
+    def _exact_among(self, queries: np.ndarray, k: int, allowed: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        scores = queries @ self.vectors(allowed).T
+        k_found = min(k, len(allowed))
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k_found]
+        out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        out_ids = np.full((len(queries), k), -1, dtype=np.int64)
+        out_scores[:, :k_found] = np.take_along_axis(scores, top, axis=1)
+        out_ids[:, :k_found] = allowed[top]
+        return out_scores, out_ids
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """The stored vectors for these ids, in order."""
@@ -62,7 +125,9 @@ class VectorIndex:
     @classmethod
     def read(cls, path: Path) -> VectorIndex:
         try:
-            index = faiss.read_index(str(path))
+            # Memory-mapped: vectors are paged in as searches touch them, and shared by every
+            # process that serves the same library.
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
         except RuntimeError as exc:  # FAISS reports damaged files as RuntimeError
             raise IndexFileError(
                 f"{path}: not a readable FAISS index ({_first_line(exc)})") from None

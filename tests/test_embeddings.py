@@ -69,6 +69,31 @@ def test_index_search_respects_allowed_ids_and_round_trips(tmp_path):
     np.testing.assert_array_equal(again.vectors(np.array([3, 4])), vectors[[3, 4]])
 
 
+def test_large_indexes_are_hnsw_graphs_with_the_same_interface(tmp_path):
+    """Above the exact limit the index is approximate; it finds what exact search finds,
+    honours filters (a narrow one exactly), reconstructs vectors and round-trips to disk."""
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(40, 32))
+    vectors = (centres[rng.integers(0, 40, 3000)] + 0.5 * rng.normal(size=(3000, 32)))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    exact = VectorIndex.build(vectors, np.arange(3000))
+    graph = VectorIndex.build(vectors, np.arange(3000), exact_limit=1000)
+    assert graph.approximate and not exact.approximate
+    queries = vectors[:100]
+    _, truth = exact.search(queries, 10)
+    _, found = graph.search(queries, 10)
+    recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
+    assert recall >= 0.95
+    allowed = np.arange(0, 3000, 7)
+    _, filtered = graph.search(queries[:5], 10, allowed_ids=allowed)
+    _, filtered_truth = exact.search(queries[:5], 10, allowed_ids=allowed)
+    np.testing.assert_array_equal(filtered, filtered_truth)  # narrow filter: searched exactly
+    np.testing.assert_array_equal(graph.vectors(np.array([5, 9])), vectors[[5, 9]])
+    graph.write(tmp_path / "g.faiss")
+    again = VectorIndex.read(tmp_path / "g.faiss")
+    assert again.approximate and again.count == 3000
+
+
 def test_damaged_index_file_is_a_clear_error(tmp_path):
     path = tmp_path / "broken.faiss"
     path.write_bytes(b"this is not an index")
