@@ -20,7 +20,7 @@ from bot.records import Filters, IngestReport, Layout, Paper
 from bot.sentences import split_sentences
 from embeddings import Embedder, EmbeddingCache, VectorIndex
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 HUB_NEIGHBOURS = 10  # a paper's hubness: mean cosine to this many nearest other papers
 
 

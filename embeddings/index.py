@@ -21,7 +21,9 @@ class IndexFileError(RuntimeError):
     """An index file that cannot be read back."""
 
 
-EXACT_LIMIT = 250_000
+# Exact search scans every vector: 1.8 ms at 25k, 7.7 ms at 75k, 11 ms at 100k on two cores
+# (bench/ann.py); an HNSW graph answers in 0.5 ms at 100k with recall@10 1.000.
+EXACT_LIMIT = 25_000
 # A filter that leaves this many vectors or fewer is searched exactly even in a graph: a
 # graph walk that must skip most nodes loses recall, and a scan of a few is fast.
 EXACT_FILTER_LIMIT = 50_000
@@ -30,9 +32,8 @@ EXACT_FILTER_LIMIT = 50_000
 def hnsw_parameters(count: int) -> tuple[int, int, int]:
     """(M, efConstruction, efSearch) for a graph of `count` vectors: more links and a wider
     search as the graph grows, so recall@10 stays above 0.95."""
-    scale = max(1.0, count / EXACT_LIMIT)
-    ef_search = int(min(512, 64 * scale ** 0.5))
-    return 32, 80, max(64, ef_search)
+    ef_search = round(16 * np.log2(max(count, 1000) / 1000))  # 106 at 100k, 160 at 1M
+    return 32, 80, int(np.clip(ef_search, 64, 512))
 
 
 class VectorIndex:
