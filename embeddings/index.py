@@ -86,20 +86,20 @@ class VectorIndex:
         k = max(1, min(k, self.count))
         if self.count == 0:
             return np.full((len(queries), k), -np.inf), np.full((len(queries), k), -1)
-        params = None
+        selector = None  # must outlive the search: FAISS holds only a raw pointer to it
         if allowed_ids is not None:
             if len(allowed_ids) == 0:
                 return np.full((len(queries), k), -np.inf), np.full((len(queries), k), -1)
             if self.approximate and len(allowed_ids) <= EXACT_FILTER_LIMIT:
                 return self._exact_among(queries, k, np.asarray(allowed_ids, dtype=np.int64))
             selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed_ids, dtype=np.int64))
-            params = faiss.SearchParameters(sel=selector)
         if self.approximate:
-            selector = params.sel if params is not None else None
             params = faiss.SearchParametersHNSW()
             params.efSearch = max(self._graph().hnsw.efSearch, k)
-            if selector is not None:
-                params.sel = selector
+        else:
+            params = faiss.SearchParameters()
+        if selector is not None:
+            params.sel = selector
         scores, ids = self._index.search(queries, k, params=params)
         return scores, ids
 

@@ -69,7 +69,7 @@ def test_index_search_respects_allowed_ids_and_round_trips(tmp_path):
     np.testing.assert_array_equal(again.vectors(np.array([3, 4])), vectors[[3, 4]])
 
 
-def test_large_indexes_are_hnsw_graphs_with_the_same_interface(tmp_path):
+def test_large_indexes_are_hnsw_graphs_with_the_same_interface(tmp_path, monkeypatch):
     """Above the exact limit the index is approximate; it finds what exact search finds,
     honours filters (a narrow one exactly), reconstructs vectors and round-trips to disk."""
     rng = np.random.default_rng(1)
@@ -88,6 +88,12 @@ def test_large_indexes_are_hnsw_graphs_with_the_same_interface(tmp_path):
     _, filtered = graph.search(queries[:5], 10, allowed_ids=allowed)
     _, filtered_truth = exact.search(queries[:5], 10, allowed_ids=allowed)
     np.testing.assert_array_equal(filtered, filtered_truth)  # narrow filter: searched exactly
+    import embeddings.index
+
+    monkeypatch.setattr(embeddings.index, "EXACT_FILTER_LIMIT", 100)
+    for _ in range(3):  # a broad filter goes through the graph, its selector kept alive
+        _, broad = graph.search(queries[:20], 10, allowed_ids=np.arange(1, 3000))
+        assert (broad >= 1).all()
     np.testing.assert_array_equal(graph.vectors(np.array([5, 9])), vectors[[5, 9]])
     graph.write(tmp_path / "g.faiss")
     again = VectorIndex.read(tmp_path / "g.faiss")
