@@ -18,7 +18,7 @@ from bot.ingest.merge import normalise_title
 from bot.lexical import LexicalIndex
 from bot.records import Filters, IngestReport, Layout, Paper
 from bot.sentences import split_sentences
-from embeddings import Embedder, EmbeddingCache, VectorIndex
+from embeddings import Embedder, EmbeddingCache, VectorFile, VectorIndex
 
 FORMAT_VERSION = 5
 HUB_NEIGHBOURS = 10  # a paper's hubness: mean cosine to this many nearest other papers
@@ -89,7 +89,7 @@ class Library:
     report: IngestReport
     doc_index: VectorIndex  # id = row in `papers`
     lexical: LexicalIndex  # BM25 over the same texts, row-aligned with `papers`
-    sentence_vectors: np.ndarray  # (S, dim) float32, in paper order
+    sentence_vectors: np.ndarray | VectorFile  # (S, dim) float32, in paper order
     sentence_spans: np.ndarray  # (S, 3) int32: paper row, start, end in the paper's abstract
     hubness: np.ndarray  # (N,) float32: mean cosine of each paper to its nearest papers
     manifest: Manifest

@@ -31,7 +31,7 @@ from bot.errors import LibraryError
 from bot.lexical import LexicalIndex
 from bot.library import FORMAT_VERSION, Library, Manifest
 from bot.records import IngestReport, Paper
-from embeddings import EmbeddingCache, IndexFileError, VectorIndex
+from embeddings import EmbeddingCache, IndexFileError, VectorFile, VectorIndex
 
 MANIFEST = "manifest.json"
 EMBEDDING_CACHE = "embeddings.sqlite"
@@ -100,9 +100,11 @@ class LibraryStore:
             doc_index = VectorIndex.read(docs_path)
         except IndexFileError as exc:
             raise LibraryError(f"{exc}; {_REBUILD}") from None
-        # Memory-mapped: the largest file (ten vectors a paper), of which a query touches only
-        # its candidates' rows; pages are shared between processes and loaded on demand.
-        vectors = self._read_array(path("sentences"), np.float32, mmap=True)
+        sentences_path = path("sentences")
+        try:  # the largest file, of which a query reads only its candidates' rows
+            vectors = VectorFile(sentences_path)
+        except (ValueError, OSError) as exc:
+            raise LibraryError(f"{sentences_path} is damaged ({_short(exc)}); {_REBUILD}") from None
         spans = self._read_array(path("spans"), np.int32)
         hubness = self._read_array(path("hubness"), np.float32).ravel()
         lexical_path = path("lexical")
@@ -131,9 +133,9 @@ class LibraryStore:
                        hubness=hubness, manifest=manifest)
 
     @staticmethod
-    def _read_array(path: Path, dtype: type, *, mmap: bool = False) -> np.ndarray:
+    def _read_array(path: Path, dtype: type) -> np.ndarray:
         try:
-            array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+            array = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
             raise LibraryError(f"{path} is damaged ({_short(exc)}); {_REBUILD}") from None
         if array.dtype != dtype or array.ndim != 2:

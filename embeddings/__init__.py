@@ -9,6 +9,7 @@ from embeddings.model import (
     ModelUnavailable,
     bundled_model_path,
 )
+from embeddings.vector_file import VectorFile
 
 __all__ = [
     "BUNDLED_MODEL_NAME",
@@ -18,6 +19,7 @@ __all__ = [
     "EmbeddingCache",
     "IndexFileError",
     "ModelUnavailable",
+    "VectorFile",
     "VectorIndex",
     "bundled_model_path",
 ]

@@ -131,3 +131,22 @@ def test_long_texts_are_truncated_to_the_model_window(embedder):
     vector = embedder.embed_documents([long, long + " and more words at the end"])
     assert vector.shape == (2, 384)
     np.testing.assert_allclose(vector[0], vector[1], atol=1e-6)  # only the first 256 tokens count
+
+
+def test_vector_file_reads_rows_as_an_array_would(tmp_path):
+    from embeddings import VectorFile
+
+    matrix = np.arange(40 * 6, dtype=np.float32).reshape(40, 6)
+    np.save(tmp_path / "m.npy", matrix)
+    vectors = VectorFile(tmp_path / "m.npy")
+    assert vectors.shape == (40, 6) and len(vectors) == 40
+    rows = np.array([5, 6, 7, 2, 3, 39, 0])  # runs, out of order
+    np.testing.assert_array_equal(vectors[rows], matrix[rows])
+    np.testing.assert_array_equal(vectors[10:14], matrix[10:14])
+    np.testing.assert_array_equal(vectors[np.array([], dtype=np.int64)], matrix[:0])
+    np.testing.assert_array_equal(np.asarray(vectors), matrix)
+    with pytest.raises(IndexError):
+        vectors[np.array([40])]
+    (tmp_path / "short.npy").write_bytes((tmp_path / "m.npy").read_bytes()[:-10])
+    with pytest.raises(ValueError, match="shorter"):
+        VectorFile(tmp_path / "short.npy")
