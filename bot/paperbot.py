@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -103,7 +104,11 @@ class PaperBot:
         settings = settings or get_settings()
         embedder = embedder or default_embedder(settings.encoder)
         store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
+        # The model loads while the library does: every question needs both.
+        warming = threading.Thread(target=embedder.warm_up, name="warm-up", daemon=True)
+        warming.start()
         library = store.load()
+        warming.join()
         if library.embedder_identity != embedder.identity:
             raise LibraryError(
                 f"{store.root} was built with another model or encoder "

@@ -43,14 +43,34 @@ def bundled_model_path() -> Path:
 
 @cache
 def weights_sha256(model_dir: Path) -> str:
-    """sha256 of the model's weights file: identifies the model an index was built with."""
+    """sha256 of the model's weights file: identifies the model an index was built with.
+
+    Hashing 90 MB takes a quarter of a second, a tenth of a cold start, so the digest is
+    remembered in the user cache under the file's path, size and modification time.
+    """
     weights = model_dir / "model.safetensors"
     if not weights.is_file():
         raise ModelUnavailable(f"{model_dir}: no model.safetensors")
+    stat = weights.stat()
+    key = hashlib.sha256(f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    memo = Path(platformdirs.user_cache_dir("paperchat")) / "digests" / key.hexdigest()[:32]
+    try:
+        remembered = memo.read_text().strip()
+        if len(remembered) == 64 and all(c in "0123456789abcdef" for c in remembered):
+            return remembered
+    except OSError:
+        pass
     digest = hashlib.sha256()
     with weights.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        partial = memo.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(digest.hexdigest())
+        os.replace(partial, memo)
+    except OSError:  # a read-only cache only costs the next start a quarter second
+        pass
     return digest.hexdigest()
 
 
@@ -105,6 +125,10 @@ class Embedder:
             texts, batch_size=self.batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def warm_up(self) -> None:
+        """Load the model now (a background thread may call this while a library loads)."""
+        self._encode(["warm-up"])
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """(n, dim) unit vectors. Texts are length-sorted into batches to waste no padding."""

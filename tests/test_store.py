@@ -29,6 +29,9 @@ class _NoEmbedding:
     def embed_query(self, text):
         return self.real.embed_query(text)
 
+    def warm_up(self):
+        self.real.warm_up()
+
 
 def test_open_and_reload_never_re_embed(library_copy, embedder):
     guard = _NoEmbedding(embedder)
