@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from bot.ingest import Corpus
 from bot.ingest.merge import normalise_title
 from bot.lexical import LexicalIndex
+from bot.progress import step
 from bot.records import Filters, IngestReport, Layout, Paper
 from bot.sentences import split_sentences
 from embeddings import Embedder, EmbeddingCache, VectorFile, VectorIndex
@@ -160,9 +161,11 @@ def build_library(
     """Embed what the cache lacks and index everything. Returns the library and how many
     texts were embedded."""
     papers = corpus.papers
-    spans = np.array([(row, s, e) for row, p in enumerate(papers)
-                      for s, e in split_sentences(p.abstract)], dtype=np.int32).reshape(-1, 3)
-    texts = texts_to_embed(papers, spans)
+    with step(f"splitting {len(papers):,} abstracts into sentences", enabled=progress):
+        spans = np.array([(row, s, e) for row, p in enumerate(papers)
+                          for s, e in split_sentences(p.abstract)],
+                         dtype=np.int32).reshape(-1, 3)
+        texts = texts_to_embed(papers, spans)
     vectors, embedded = cache.embed(texts, embedder.embed_documents, progress=progress)
     vectors_of = dict(zip(texts, vectors, strict=True))
 
@@ -170,7 +173,11 @@ def build_library(
     sentence_vectors = np.array(
         [vectors_of[papers[row].abstract[s:e]] for row, s, e in spans],
         dtype=np.float32).reshape(-1, vectors.shape[1])
-    doc_index = VectorIndex.build(doc_vectors, np.arange(len(papers)))
+    with step("indexing vectors", enabled=progress):
+        doc_index = VectorIndex.build(doc_vectors, np.arange(len(papers)))
+        paper_hubness = hubness(doc_index, doc_vectors)
+    with step("indexing terms (BM25)", enabled=progress):
+        lexical = LexicalIndex.build([document_text(p) for p in papers])
     manifest = Manifest(
         model_name=embedder.name, model_sha256=embedder.weights_sha256,
         encoder=embedder.backend, dim=vectors.shape[1],
@@ -178,8 +185,7 @@ def build_library(
         corpus_paths=corpus_paths, layout=layout, generation="unsaved")
     library = Library(
         papers=papers, report=corpus.report, doc_index=doc_index,
-        lexical=LexicalIndex.build([document_text(p) for p in papers]),
-        sentence_vectors=sentence_vectors, sentence_spans=spans,
-        hubness=hubness(doc_index, doc_vectors),
+        lexical=lexical, sentence_vectors=sentence_vectors, sentence_spans=spans,
+        hubness=paper_hubness,
         manifest=manifest)
     return library, embedded

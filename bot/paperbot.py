@@ -16,6 +16,7 @@ from bot.ingest import expand_paths, fingerprint, ingest
 from bot.ingest.merge import normalise_title
 from bot.ingest.sighting import normalise_arxiv_id
 from bot.library import Library, build_library
+from bot.progress import step
 from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper
 from bot.retrieve import Retriever, clean_query
 from bot.settings import Settings, get_settings
@@ -74,7 +75,7 @@ class PaperBot:
                 and current.embedder_identity == embedder.identity):
             return cls(current, embedder=embedder, settings=settings, store=store)
         with store.writing():
-            corpus = ingest(files, layout)
+            corpus = ingest(files, layout, progress=progress)
             try:
                 cache = store.embedding_cache(embedder.identity, embedder.dim)
                 try:
@@ -87,7 +88,8 @@ class PaperBot:
             except CacheError as exc:
                 raise LibraryError(f"{exc}; delete it and run `paperchat ingest` again "
                                    "(it only holds vectors that can be recomputed)") from None
-            store.save(library)
+            with step("writing the library", enabled=progress):
+                store.save(library)
         bot = cls(library, embedder=embedder, settings=settings, store=store)
         bot.last_embedded = embedded
         return bot

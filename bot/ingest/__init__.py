@@ -17,6 +17,7 @@ from bot.errors import IngestError
 from bot.ingest import abstract_lines, arxiv_listing, jsonl, listing
 from bot.ingest.merge import build_paper, group_sightings
 from bot.ingest.sighting import Sighting
+from bot.progress import counted, step
 from bot.records import FileReport, IngestReport, Layout, Paper, RejectedChunk
 
 Reader = Callable[[Iterable[str], str], Iterator["Sighting | RejectedChunk"]]
@@ -110,12 +111,15 @@ def detect_layout(lines: Iterable[str], path: str = "<input>") -> Layout:
         f"Name the layout with --layout if it is one of these.")
 
 
-def read_file(path: Path, layout: Layout | None = None) -> tuple[list[Sighting], FileReport]:
+def read_file(path: Path, layout: Layout | None = None, *, progress: bool = False
+              ) -> tuple[list[Sighting], FileReport]:
     name = str(path)
     layout = layout or detect_layout(_lines(path), name)
     report = FileReport(file=name, layout=layout)
     sightings: list[Sighting] = []
-    for item in READERS[layout](_lines(path), name):
+    items = counted(READERS[layout](_lines(path), name), desc=f"reading {path.name}",
+                    unit="record", enabled=progress)
+    for item in items:
         if isinstance(item, RejectedChunk):
             report.rejected.append(item)
             continue
@@ -128,13 +132,14 @@ def read_file(path: Path, layout: Layout | None = None) -> tuple[list[Sighting],
     return sightings, report
 
 
-def ingest(paths: Sequence[str | Path], layout: Layout | None = None) -> Corpus:
+def ingest(paths: Sequence[str | Path], layout: Layout | None = None, *,
+           progress: bool = False) -> Corpus:
     """Read, check and merge every file; raise IngestError if no paper comes out."""
     reports: list[FileReport] = []
     sightings: list[Sighting] = []
     report_of: list[FileReport] = []
     for path in expand_paths(paths):
-        found, report = read_file(path, layout)
+        found, report = read_file(path, layout, progress=progress)
         sightings.extend(found)
         report_of.extend([report] * len(found))
         reports.append(report)
@@ -143,7 +148,9 @@ def ingest(paths: Sequence[str | Path], layout: Layout | None = None) -> Corpus:
         raise IngestError(f"the corpus is empty: no paper could be read from {len(reports)} "
                           f"file(s) ({rejected} chunk(s) rejected)")
     papers = []
-    for members in group_sightings(sightings):
+    with step(f"merging {len(sightings):,} records", enabled=progress):
+        groups = group_sightings(sightings)
+    for members in groups:
         papers.append(build_paper([sightings[i] for i in members]))
         for i in members[1:]:
             report_of[i].merged += 1
