@@ -16,7 +16,7 @@ import gradio as gr  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
 from bot.answer import render_card  # noqa: E402
-from bot.errors import PaperchatError  # noqa: E402
+from bot.errors import PaperchatError, QueryError  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.records import Filters, Hit, Paper  # noqa: E402
 from bot.templates import escape_markdown  # noqa: E402
@@ -29,26 +29,27 @@ EXAMPLE_COUNT = 4
 def build_app(bot: PaperBot) -> gr.Blocks:
     papers = bot.papers
     categories = sorted({c for p in papers for c in p.categories})
+    years = [ANY, *sorted({p.year for p in papers if p.year})]
 
     def filters_from(year_from, year_to, author, category, has_code) -> Filters | None:
         try:
             filters = Filters(
-                year_from=int(year_from) if year_from else None,
-                year_to=int(year_to) if year_to else None,
+                year_from=None if year_from in (None, "", ANY) else int(year_from),
+                year_to=None if year_to in (None, "", ANY) else int(year_to),
                 author=author or None,
                 category=None if category in (None, ANY) else category,
                 has_code=HAS_CODE_CHOICES.get(has_code),
             )
         except ValidationError as exc:
-            raise user_error("; ".join(e["msg"] for e in exc.errors())) from None
+            raise QueryError("; ".join(e["msg"] for e in exc.errors())) from None
         return None if filters.is_empty() else filters
 
     def respond(question, history, year_from, year_to, author, category, has_code):
-        filters = filters_from(year_from, year_to, author, category, has_code)
         try:
+            filters = filters_from(year_from, year_to, author, category, has_code)
             answer = bot.ask(question or "", filters=filters)
         except PaperchatError as exc:
-            raise user_error(str(exc)) from None
+            return tell(exc, outputs=3)
         history = list(history or []) + [
             {"role": "user", "content": escape_markdown(answer.question)},
             {"role": "assistant", "content": answer.text},
@@ -61,12 +62,12 @@ def build_app(bot: PaperBot) -> gr.Blocks:
 
     def find_similar(paper_id, text, k):
         ref = (text or "").strip() or paper_id
-        if not ref:
-            raise user_error("Choose a paper or paste a title or abstract.")
         try:
+            if not ref:
+                raise QueryError("Choose a paper or paste a title or abstract.")
             hits = bot.similar(ref, k=int(k))
         except PaperchatError as exc:
-            raise user_error(str(exc)) from None
+            return tell(exc, outputs=1)
         return _hits_markdown(hits)
 
     def list_papers(query):
@@ -89,8 +90,9 @@ def build_app(bot: PaperBot) -> gr.Blocks:
                 ask_button = gr.Button("Ask", variant="primary", scale=1)
             with gr.Accordion("Filters", open=False):
                 with gr.Row():
-                    year_from = gr.Number(label="From year", precision=0)
-                    year_to = gr.Number(label="To year", precision=0)
+                    # The corpus's own years: a range that can't be mistyped or empty.
+                    year_from = gr.Dropdown(years, value=ANY, label="From year")
+                    year_to = gr.Dropdown(years, value=ANY, label="To year")
                     author = gr.Textbox(label="Author contains")
                     category = gr.Dropdown([ANY, *categories], value=ANY, label="Category")
                     has_code = gr.Radio(list(HAS_CODE_CHOICES), value=ANY, label="Code")
@@ -161,6 +163,14 @@ def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
         prevent_thread_lock=not block, show_error=False, quiet=not block,
         footer_links=["api"], theme=gr.themes.Soft())
     return app, url
+
+
+def tell(exc: Exception, *, outputs: int):
+    """A mistake in the input, in the UI: a message, and every output left as it was (an
+    error state would blank the chat)."""
+    gr.Warning(str(exc))
+    skipped = tuple(gr.skip() for _ in range(outputs))
+    return skipped if outputs > 1 else skipped[0]
 
 
 def user_error(message: str) -> gr.Error:

@@ -1,0 +1,138 @@
+"""The web chat as a person uses it: Debian's chromium, driven by Playwright, clicking.
+
+Each flow saves a screenshot under test-artifacts/browser/. Without /usr/bin/chromium these
+tests are skipped, unless PAPERCHAT_REQUIRE_BROWSER=1 (as in CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+QUESTION = "Which papers study credit assignment over long delays?"
+TIMEOUT_MS = 30_000
+
+if not CHROMIUM.exists():
+    if os.environ.get("PAPERCHAT_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)",
+                allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def app_url(seed_bot):
+    from bot.app import launch
+
+    app, url = launch(seed_bot, port=0, block=False)
+    yield url
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(app_url)
+    page.get_by_role("button", name="Ask").wait_for()
+    yield page
+    page.close()
+
+
+def shot(page, name: str, *, full_page: bool = True) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    assert path.stat().st_size > 10_000  # a rendered page, not a blank one
+    return path
+
+
+def ask(page, question: str) -> None:
+    box = page.get_by_placeholder("Which papers study …?")
+    box.fill(question)
+    page.get_by_role("button", name="Ask").click()
+
+
+def test_page_has_a_title_and_an_empty_state(page):
+    assert page.title() == "paperchat"
+    sync_api.expect(page.get_by_text(re.compile(r"Ask the library of \d+ papers"))).to_be_visible()
+    sync_api.expect(page.get_by_text("Ask about the papers in the library")).to_be_visible()
+    shot(page, "start")
+    page.get_by_text("Filters").click()
+    assert page.get_by_label("To year").input_value() == "Any"  # an empty filter reads "Any"
+
+
+def test_a_question_gets_an_answer_with_numbered_citations(page):
+    ask(page, QUESTION)
+    answer = page.locator(".message.bot, [data-testid='bot']").last
+    sync_api.expect(answer).to_contain_text("[1]")
+    sync_api.expect(answer).to_contain_text("Synthetic Returns for Long-Term Credit Assignment")
+    sync_api.expect(page.get_by_text("Since the earliest days of reinforcement learning").first
+                    ).to_be_visible()
+    shot(page, "answer")
+
+
+def test_an_off_topic_question_is_refused_plainly(page):
+    ask(page, "What is the best recipe for chocolate cake?")
+    sync_api.expect(page.get_by_text("No paper cited", exact=False)).to_be_visible()
+    shot(page, "abstained")
+
+
+def test_a_year_filter_scopes_the_answer(page):
+    page.get_by_text("Filters").click()
+    page.get_by_label("From year").click()
+    page.get_by_role("option", name="2022", exact=True).click()
+    ask(page, QUESTION)
+    answer = page.locator(".message.bot, [data-testid='bot']").last
+    sync_api.expect(answer).to_contain_text(re.compile(r"\(20\d\d"))
+    # The 2021 paper that leads the unfiltered answer is gone: every paper named is 2022 or later.
+    sync_api.expect(page.get_by_text("Synthetic Returns for Long-Term Credit Assignment")
+                    ).to_have_count(0)
+    years = [int(y) for y in re.findall(r"\((20\d\d)", answer.inner_text())]
+    assert years and min(years) >= 2022, years
+    shot(page, "filtered")
+
+
+def test_similar_papers_tab_finds_neighbours_of_a_chosen_paper(page):
+    page.get_by_role("tab", name="Similar papers").click()
+    pasted = page.get_by_label("…or paste a title or an abstract")
+    pasted.fill("Relational recurrent neural networks")
+    page.get_by_role("button", name="Find similar papers").click()
+    results = page.get_by_text("similarity", exact=False)
+    sync_api.expect(results.first).to_be_visible()
+    assert results.count() == 5
+    sync_api.expect(page.get_by_text("Relational recurrent neural networks**", exact=False)
+                    ).to_have_count(0)
+    shot(page, "similar")
+
+
+def test_a_bad_question_shows_a_message_not_a_traceback(page):
+    ask(page, QUESTION)
+    sync_api.expect(page.locator(".message.bot, [data-testid='bot']").last).to_contain_text("[1]")
+    ask(page, "   ")
+    sync_api.expect(page.get_by_text("the question is empty", exact=False).first).to_be_visible()
+    page.wait_for_timeout(800)  # the message fades in
+    shot(page, "error", full_page=False)  # the message is pinned to the window
+    assert "Traceback" not in page.content()
+    # A message, and the earlier answer stays where it was: no error state over the chat.
+    sync_api.expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+    sync_api.expect(page.get_by_text("Synthetic Returns for Long-Term Credit Assignment").first
+                    ).to_be_visible()
