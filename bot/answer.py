@@ -34,13 +34,24 @@ def compose_answer(question: str, hits: list[Hit], *, threshold: float,
 
 
 def render_card(citation: Citation, templates: Templates) -> str:
-    """A cited paper as Markdown: title, authors, year, category, arXiv link, the quote."""
+    """A cited paper as Markdown: title, authors, year, category, arXiv link, and the
+    abstract with the sentence that supports the answer highlighted."""
     paper = citation.paper
     link = f" · [arXiv:{paper.arxiv_id}]({paper.arxiv_url})" if paper.arxiv_url else ""
     return templates.render(
         "card", n=citation.n, title=_title(paper), authors=escape_markdown(paper.author_line),
         year=_year(paper), category=escape_markdown(paper.category or "uncategorised"),
-        link=link, quote=escape_markdown(citation.quote))
+        link=link, abstract=highlighted_abstract(paper.abstract, citation.quote))
+
+
+def highlighted_abstract(abstract: str, quote: str) -> str:
+    """The abstract as Markdown, the quote (a verbatim slice of it) marked."""
+    start = abstract.find(quote) if quote else -1
+    if start < 0:
+        return escape_markdown(abstract)
+    end = start + len(quote)
+    return (escape_markdown(abstract[:start]) + "<mark>" + escape_markdown(quote) + "</mark>"
+            + escape_markdown(abstract[end:]))
 
 
 def _title(paper: Paper) -> str:

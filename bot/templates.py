@@ -18,7 +18,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "citation": frozenset({"n", "title", "year", "quote"}),
     "abstain": frozenset({"nearest"}),
     "nearest": frozenset({"title", "year", "score"}),
-    "card": frozenset({"n", "title", "authors", "year", "category", "link", "quote"}),
+    "card": frozenset({"n", "title", "authors", "year", "category", "link", "abstract"}),
 }
 # Characters that would turn scraped text into Markdown structure or HTML.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")

@@ -85,7 +85,10 @@ def test_a_question_gets_an_answer_with_numbered_citations(page):
     answer = page.locator(".message.bot, [data-testid='bot']").last
     sync_api.expect(answer).to_contain_text("[1]")
     sync_api.expect(answer).to_contain_text("Synthetic Returns for Long-Term Credit Assignment")
-    sync_api.expect(page.get_by_text("Since the earliest days of reinforcement learning").first
+    # The card shows the whole abstract with the supporting sentence marked.
+    marked = page.locator("mark").first
+    sync_api.expect(marked).to_contain_text("Since the earliest days of reinforcement learning")
+    sync_api.expect(page.get_by_text("We propose state-associative (SA) learning", exact=False)
                     ).to_be_visible()
     shot(page, "answer")
 

@@ -211,3 +211,13 @@ def test_a_titled_papers_vector_is_its_title_plus_its_mean_sentence(seed_bot):
     np.testing.assert_allclose(vectors[titled], expected / np.linalg.norm(expected), atol=1e-5)
     whole = embedder.embed_documents([document_text(library.papers[untitled])])[0]
     np.testing.assert_allclose(vectors[untitled], whole, atol=1e-5)
+
+
+def test_a_card_marks_the_quote_inside_the_escaped_abstract():
+    from bot.answer import highlighted_abstract
+
+    abstract = "We use *stars*. The key result holds [1]. More text."
+    marked = highlighted_abstract(abstract, "The key result holds [1].")
+    assert marked.count("<mark>") == 1 and marked.count("</mark>") == 1
+    assert "\\*stars\\*" in marked  # the rest of the abstract is escaped Markdown too
+    assert highlighted_abstract(abstract, "not in it") == highlighted_abstract(abstract, "")
