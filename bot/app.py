@@ -24,6 +24,8 @@ from bot.templates import escape_markdown  # noqa: E402
 ANY = "Any"
 HAS_CODE_CHOICES = {ANY: None, "With code": True, "Without code": False}
 EXAMPLE_COUNT = 4
+SIMILAR_FROM_CARD = 5
+NO_CITATION = "*No paper cited: nothing in the library answers this question.*"
 
 
 def build_app(bot: PaperBot) -> gr.Blocks:
@@ -54,11 +56,7 @@ def build_app(bot: PaperBot) -> gr.Blocks:
             {"role": "user", "content": escape_markdown(answer.question)},
             {"role": "assistant", "content": answer.text},
         ]
-        if answer.citations:
-            sources = "\n\n---\n\n".join(render_card(c, bot.templates) for c in answer.citations)
-        else:
-            sources = "*No paper cited: nothing in the library answers this question.*"
-        return history, "", sources
+        return history, "", answer.citations
 
     def find_similar(paper_id, text, k):
         ref = (text or "").strip() or paper_id
@@ -70,6 +68,11 @@ def build_app(bot: PaperBot) -> gr.Blocks:
             return tell(exc, outputs=1)
         return _hits_markdown(hits)
 
+    def show_similar(paper_id):
+        """From a citation card to the similar-papers tab, filled in for that paper."""
+        return (gr.Tabs(selected="similar"), paper_id, "",
+                find_similar(paper_id, "", SIMILAR_FROM_CARD))
+
     def list_papers(query):
         wanted = (query or "").strip().lower()
         rows = [_paper_row(p) for p in papers
@@ -79,52 +82,66 @@ def build_app(bot: PaperBot) -> gr.Blocks:
     with gr.Blocks(title="paperchat", analytics_enabled=False) as app:
         gr.Markdown(f"# paperchat\nAsk the library of **{len(papers)} papers** a question; "
                     "every answer cites the papers it comes from.")
-        with gr.Tab("Chat"):
-            chatbot = gr.Chatbot(
-                label="Answers", height=420, feedback_options=None, buttons=["copy"],
-                placeholder="Ask about the papers in the library, e.g. *"
-                            + escape_markdown(_example_questions(papers)[0]) + "*")
-            with gr.Row():
-                question = gr.Textbox(show_label=False, scale=6, autofocus=True,
-                                      placeholder="Which papers study …?", max_lines=4)
-                ask_button = gr.Button("Ask", variant="primary", scale=1)
-            with gr.Accordion("Filters", open=False):
+        with gr.Tabs() as tabs:
+            with gr.Tab("Chat", id="chat"):
+                chatbot = gr.Chatbot(
+                    label="Answers", height=420, feedback_options=None, buttons=["copy"],
+                    placeholder="Ask about the papers in the library, e.g. *"
+                                + escape_markdown(_example_questions(papers)[0]) + "*")
                 with gr.Row():
-                    # The corpus's own years: a range that can't be mistyped or empty.
-                    year_from = gr.Dropdown(years, value=ANY, label="From year")
-                    year_to = gr.Dropdown(years, value=ANY, label="To year")
-                    author = gr.Textbox(label="Author contains")
-                    category = gr.Dropdown([ANY, *categories], value=ANY, label="Category")
-                    has_code = gr.Radio(list(HAS_CODE_CHOICES), value=ANY, label="Code")
-            gr.Examples(_example_questions(papers), inputs=question, label="Try")
-            sources = gr.Markdown(label="Cited papers")
-            inputs = [question, chatbot, year_from, year_to, author, category, has_code]
-            for trigger in (question.submit, ask_button.click):
-                trigger(respond, inputs, [chatbot, question, sources], api_visibility="private")
+                    question = gr.Textbox(show_label=False, scale=6, autofocus=True,
+                                          placeholder="Which papers study …?", max_lines=4)
+                    ask_button = gr.Button("Ask", variant="primary", scale=1)
+                with gr.Accordion("Filters", open=False):
+                    with gr.Row():
+                        # The corpus's own years: a range that can't be mistyped or empty.
+                        year_from = gr.Dropdown(years, value=ANY, label="From year")
+                        year_to = gr.Dropdown(years, value=ANY, label="To year")
+                        author = gr.Textbox(label="Author contains")
+                        category = gr.Dropdown([ANY, *categories], value=ANY, label="Category")
+                        has_code = gr.Radio(list(HAS_CODE_CHOICES), value=ANY, label="Code")
+                gr.Examples(_example_questions(papers), inputs=question, label="Try")
+                cited = gr.State(None)  # the last answer's citations; None before any question
+                inputs = [question, chatbot, year_from, year_to, author, category, has_code]
+                for trigger in (question.submit, ask_button.click):
+                    trigger(respond, inputs, [chatbot, question, cited], api_visibility="private")
 
-        with gr.Tab("Similar papers"):
-            with gr.Row():
-                paper_choice = gr.Dropdown(
-                    [(p.display_title, p.id) for p in papers], label="Choose a paper",
-                    filterable=True, value=None)
-                k_similar = gr.Slider(1, 20, value=5, step=1, label="How many")
-            pasted = gr.Textbox(label="…or paste a title or an abstract", lines=3)
-            similar_button = gr.Button("Find similar papers", variant="primary")
-            similar_out = gr.Markdown()
-            similar_button.click(find_similar, [paper_choice, pasted, k_similar], similar_out,
-                                 api_visibility="private")
+                @gr.render(inputs=cited)
+                def citation_cards(citations):
+                    if citations is None:
+                        return
+                    if not citations:
+                        gr.Markdown(NO_CITATION)
+                    for citation in citations:
+                        gr.Markdown(render_card(citation, bot.templates))
+                        more = gr.Button(f"Papers like [{citation.n}]", size="sm")
+                        more.click(lambda paper_id=citation.paper.id: show_similar(paper_id), None,
+                                   [tabs, paper_choice, pasted, similar_out],
+                                   api_visibility="private")
 
-        with gr.Tab("Papers"):
-            paper_filter = gr.Textbox(label="Filter by title or author")
-            table = gr.Dataframe(
-                value=list_papers(""), headers=["title", "authors", "year", "category", "code",
-                                                "id"],
-                interactive=False, wrap=True, column_widths=["38%", "28%", "7%", "9%", "6%",
-                                                             "12%"])
-            paper_filter.change(list_papers, paper_filter, table, api_visibility="private")
-            gr.Markdown(_report_summary(bot))
-            with gr.Accordion("Ingest report", open=False):
-                gr.Code(bot.report.render(), language=None, label="How the corpus was read")
+            with gr.Tab("Similar papers", id="similar"):
+                with gr.Row():
+                    paper_choice = gr.Dropdown(
+                        [(p.display_title, p.id) for p in papers], label="Choose a paper",
+                        filterable=True, value=None)
+                    k_similar = gr.Slider(1, 20, value=5, step=1, label="How many")
+                pasted = gr.Textbox(label="…or paste a title or an abstract", lines=3)
+                similar_button = gr.Button("Find similar papers", variant="primary")
+                similar_out = gr.Markdown()
+                similar_button.click(find_similar, [paper_choice, pasted, k_similar], similar_out,
+                                     api_visibility="private")
+
+            with gr.Tab("Papers"):
+                paper_filter = gr.Textbox(label="Filter by title or author")
+                table = gr.Dataframe(
+                    value=list_papers(""), headers=["title", "authors", "year", "category", "code",
+                                                    "id"],
+                    interactive=False, wrap=True, column_widths=["38%", "28%", "7%", "9%", "6%",
+                                                                 "12%"])
+                paper_filter.change(list_papers, paper_filter, table, api_visibility="private")
+                gr.Markdown(_report_summary(bot))
+                with gr.Accordion("Ingest report", open=False):
+                    gr.Code(bot.report.render(), language=None, label="How the corpus was read")
 
         def ask(question: str, k: int = 5) -> dict:
             """Answer a question with citations; JSON of paperchat's Answer."""

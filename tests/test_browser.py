@@ -114,6 +114,20 @@ def test_a_year_filter_scopes_the_answer(page):
     shot(page, "filtered")
 
 
+def test_a_cited_paper_leads_to_papers_like_it(page):
+    ask(page, QUESTION)
+    page.get_by_role("button", name="Papers like [1]").click()
+    results = page.get_by_text("similarity", exact=False)
+    sync_api.expect(results.first).to_be_visible()
+    assert results.count() == 5
+    sync_api.expect(page.get_by_role("tab", name="Similar papers")).to_have_attribute(
+        "aria-selected", "true")
+    # The paper itself is never among its neighbours.
+    listed = page.locator("ol li").all_inner_texts()
+    assert not any("Synthetic Returns for Long-Term Credit Assignment" in x for x in listed)
+    shot(page, "similar-from-card")
+
+
 def test_similar_papers_tab_finds_neighbours_of_a_chosen_paper(page):
     page.get_by_role("tab", name="Similar papers").click()
     pasted = page.get_by_label("…or paste a title or an abstract")
