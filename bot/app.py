@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
 
@@ -22,6 +23,13 @@ from bot.records import Filters, Hit, Paper  # noqa: E402
 from bot.templates import escape_markdown  # noqa: E402
 
 ANY = "Any"
+FAVICON = Path(__file__).parent / "favicon.png"
+# The supporting sentence in a card: a translucent marker that keeps the theme's text colour,
+# so it reads in dark mode too (the browser's default is black on bright yellow).
+CSS = """
+mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius: 3px;
+       padding: 0 2px; }
+"""
 HAS_CODE_CHOICES = {ANY: None, "With code": True, "Without code": False}
 EXAMPLE_COUNT = 4
 SIMILAR_FROM_CARD = 5
@@ -178,7 +186,8 @@ def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
     _, url, _ = app.launch(
         server_name=host, server_port=port or free_port(host), share=False, ssr_mode=False,
         prevent_thread_lock=not block, show_error=False, quiet=not block,
-        footer_links=["api"], theme=gr.themes.Soft())
+        footer_links=["api"], theme=gr.themes.Soft(), favicon_path=str(FAVICON),
+        css=CSS)
     return app, url
 
 

@@ -80,6 +80,34 @@ def test_page_has_a_title_and_an_empty_state(page):
     assert page.get_by_label("To year").input_value() == "Any"  # an empty filter reads "Any"
 
 
+def test_the_browser_gets_paperchats_own_favicon(page, app_url):
+    from bot.app import FAVICON
+
+    response = page.request.get(app_url.rstrip("/") + "/favicon.ico")
+    assert response.ok and response.headers["content-type"] == "image/png"
+    assert response.body() == FAVICON.read_bytes()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_an_answer_reads_well_in_both_themes_and_at_phone_width(browser, app_url, theme):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{app_url}?__theme={theme}")
+    ask(page, QUESTION)
+    sync_api.expect(page.locator(".message.bot, [data-testid='bot']").last).to_contain_text("[1]")
+    dark = page.evaluate("document.body.classList.contains('dark') || "
+                         "document.documentElement.classList.contains('dark')")
+    assert dark == (theme == "dark")
+    # The marked sentence keeps the theme's text colour (black on yellow is unreadable in dark).
+    colours = page.locator("mark").first.evaluate(
+        "m => [getComputedStyle(m).color, getComputedStyle(m.parentElement).color]")
+    assert colours[0] == colours[1]
+    # Nothing wider than the phone: no sideways scrolling.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    shot(page, f"phone-{theme}")
+    page.close()
+
+
 def test_a_question_gets_an_answer_with_numbered_citations(page):
     ask(page, QUESTION)
     answer = page.locator(".message.bot, [data-testid='bot']").last
