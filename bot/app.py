@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
@@ -18,6 +19,7 @@ from pydantic import ValidationError  # noqa: E402
 
 from bot.answer import render_card  # noqa: E402
 from bot.errors import PaperchatError, QueryError  # noqa: E402
+from bot.export import to_bibtex, to_csv  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.records import Filters, Hit, Paper  # noqa: E402
 from bot.templates import escape_markdown  # noqa: E402
@@ -83,9 +85,10 @@ def build_app(bot: PaperBot) -> gr.Blocks:
 
     def list_papers(query):
         wanted = (query or "").strip().lower()
-        rows = [_paper_row(p) for p in papers
-                if not wanted or wanted in f"{p.display_title} {' '.join(p.authors)}".lower()]
-        return rows
+        shown = [p for p in papers
+                 if not wanted or wanted in f"{p.display_title} {' '.join(p.authors)}".lower()]
+        return ([_paper_row(p) for p in shown], _export_file(to_bibtex(shown), "papers.bib"),
+                _export_file(to_csv(shown), "papers.csv"))
 
     with gr.Blocks(title="paperchat", analytics_enabled=False) as app:
         gr.Markdown(f"# paperchat\nAsk the library of **{len(papers)} papers** a question; "
@@ -120,6 +123,13 @@ def build_app(bot: PaperBot) -> gr.Blocks:
                         return
                     if not citations:
                         gr.Markdown(NO_CITATION)
+                        return
+                    cited_papers = [c.paper for c in citations]
+                    with gr.Row():
+                        gr.DownloadButton("Cited papers as BibTeX", size="sm", value=_export_file(
+                            to_bibtex(cited_papers), "cited.bib"))
+                        gr.DownloadButton("Cited papers as CSV", size="sm", value=_export_file(
+                            to_csv(cited_papers), "cited.csv"))
                     for citation in citations:
                         gr.Markdown(render_card(citation, bot.templates))
                         more = gr.Button(f"Papers like [{citation.n}]", size="sm")
@@ -141,12 +151,18 @@ def build_app(bot: PaperBot) -> gr.Blocks:
 
             with gr.Tab("Papers"):
                 paper_filter = gr.Textbox(label="Filter by title or author")
+                rows, listed_bibtex, listed_table = list_papers("")
+                with gr.Row():
+                    bib_button = gr.DownloadButton("Listed papers as BibTeX", size="sm",
+                                                   value=listed_bibtex)
+                    csv_button = gr.DownloadButton("Listed papers as CSV", size="sm",
+                                                   value=listed_table)
                 table = gr.Dataframe(
-                    value=list_papers(""), headers=["title", "authors", "year", "category", "code",
-                                                    "id"],
+                    value=rows, headers=["title", "authors", "year", "category", "code", "id"],
                     interactive=False, wrap=True, column_widths=["38%", "28%", "7%", "9%", "6%",
                                                                  "12%"])
-                paper_filter.change(list_papers, paper_filter, table, api_visibility="private")
+                paper_filter.change(list_papers, paper_filter, [table, bib_button, csv_button],
+                                    api_visibility="private")
                 gr.Markdown(_report_summary(bot))
                 with gr.Accordion("Ingest report", open=False):
                     gr.Code(bot.report.render(), language=None, label="How the corpus was read")
@@ -230,6 +246,13 @@ def _hits_markdown(hits: list[Hit]) -> str:
         lines.append(f"{i}. **{escape_markdown(p.display_title)}** ({p.year or 'n.d.'}) — "
                      f"similarity {h.score:.2f}{link}  \n   {escape_markdown(p.author_line)}")
     return "\n".join(lines)
+
+
+def _export_file(text: str, name: str) -> str:
+    """A file to download, in a folder of its own so that two exports never overwrite."""
+    path = Path(tempfile.mkdtemp(prefix="paperchat-export-")) / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
 
 
 def _paper_row(p: Paper) -> list:

@@ -142,6 +142,22 @@ def test_a_year_filter_scopes_the_answer(page):
     shot(page, "filtered")
 
 
+def test_cited_papers_download_as_bibtex_and_csv(page):
+    import bibtexparser
+
+    ask(page, QUESTION)
+    with page.expect_download() as bibtex:
+        page.get_by_role("button", name="Cited papers as BibTeX").click()
+    entries = bibtexparser.parse_string(Path(bibtex.value.path()).read_text()).entries
+    assert [e.fields_dict["title"].value for e in entries][0] == (
+        "{Synthetic Returns for Long-Term Credit Assignment}")
+    with page.expect_download() as table:
+        page.get_by_role("button", name="Cited papers as CSV").click()
+    rows = Path(table.value.path()).read_text().splitlines()
+    assert rows[0].startswith("id,title") and len(rows) - 1 == len(entries)
+    shot(page, "downloads")
+
+
 def test_a_cited_paper_leads_to_papers_like_it(page):
     ask(page, QUESTION)
     page.get_by_role("button", name="Papers like [1]").click()

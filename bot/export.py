@@ -1,0 +1,75 @@
+"""Papers out of paperchat: BibTeX (written by bibtexparser) and CSV, for reference managers
+and spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import bibtexparser
+from bibtexparser import model
+
+from bot.records import Paper
+
+CSV_COLUMNS = ["id", "title", "authors", "year", "category", "arxiv_id", "url", "has_code",
+               "abstract"]
+_LATEX_SPECIAL = re.compile(r"([&%$#_])")
+
+
+def to_bibtex(papers: Sequence[Paper]) -> str:
+    """One @misc entry a paper (paperchat knows no venues), keyed author-year-word."""
+    library = bibtexparser.Library()
+    keys: set[str] = set()
+    for paper in papers:
+        fields = [model.Field("title", "{" + _latex(paper.display_title) + "}")]
+        if paper.authors:
+            fields.append(model.Field("author", " and ".join(_latex(a) for a in paper.authors)
+                                      + (" and others" if paper.authors_truncated else "")))
+        if paper.year:
+            fields.append(model.Field("year", str(paper.year)))
+        if paper.arxiv_id:
+            fields += [model.Field("eprint", paper.arxiv_id),
+                       model.Field("archiveprefix", "arXiv")]
+            if paper.category:
+                fields.append(model.Field("primaryclass", paper.category))
+        if paper.arxiv_url:
+            fields.append(model.Field("url", paper.arxiv_url))
+        fields.append(model.Field("abstract", _latex(paper.abstract)))
+        library.add(model.Entry("misc", _unique_key(paper, keys), fields))
+    return bibtexparser.write_string(library)
+
+
+def to_csv(papers: Sequence[Paper]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for p in papers:
+        writer.writerow([p.id, p.title or "", "; ".join(p.authors), p.year or "",
+                         p.category or "", p.arxiv_id or "", p.arxiv_url or "",
+                         "yes" if p.has_code else "", p.abstract])
+    return out.getvalue()
+
+
+def _latex(text: str) -> str:
+    """Braces dropped (they would have to balance) and LaTeX's special characters escaped."""
+    return _LATEX_SPECIAL.sub(r"\\\1", text.replace("{", "").replace("}", ""))
+
+
+def _unique_key(paper: Paper, taken: set[str]) -> str:
+    surname = paper.authors[0].split()[-1] if paper.authors else "anon"
+    words = [w for w in re.findall(r"[A-Za-z]+", paper.title or "") if len(w) > 3]
+    base = _ascii(f"{surname}{paper.year or ''}{words[0] if words else ''}").lower() or "paper"
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        key = f"{base}{chr(ord('a') + n - 2)}" if n <= 27 else f"{base}{n}"
+    taken.add(key)
+    return key
+
+
+def _ascii(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", unicodedata.normalize("NFKD", text)
+                  .encode("ascii", "ignore").decode())
