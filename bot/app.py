@@ -22,6 +22,7 @@ from bot.errors import PaperchatError, QueryError  # noqa: E402
 from bot.export import to_bibtex, to_csv  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.records import Filters, Hit, Paper  # noqa: E402
+from bot.retrieve import clean_query  # noqa: E402
 from bot.templates import escape_markdown  # noqa: E402
 
 ANY = "Any"
@@ -36,6 +37,7 @@ HAS_CODE_CHOICES = {ANY: None, "With code": True, "Without code": False}
 EXAMPLE_COUNT = 4
 SIMILAR_FROM_CARD = 5
 NO_CITATION = "*No paper cited: nothing in the library answers this question.*"
+SEARCHING = "*Searching the library…*"
 
 
 def build_app(bot: PaperBot) -> gr.Blocks:
@@ -57,16 +59,23 @@ def build_app(bot: PaperBot) -> gr.Blocks:
         return None if filters.is_empty() else filters
 
     def respond(question, history, year_from, year_to, author, category, has_code):
+        """Streams: the question shows at once with a note that the library is being
+        searched, then the answer replaces the note."""
         try:
             filters = filters_from(year_from, year_to, author, category, has_code)
-            answer = bot.ask(question or "", filters=filters)
+            question = clean_query(question, max_chars=bot.settings.retrieval.max_query_chars)
         except PaperchatError as exc:
-            return tell(exc, outputs=3)
-        history = list(history or []) + [
-            {"role": "user", "content": escape_markdown(answer.question)},
-            {"role": "assistant", "content": answer.text},
-        ]
-        return history, "", answer.citations
+            yield tell(exc, outputs=3)
+            return
+        asked = list(history or []) + [{"role": "user", "content": escape_markdown(question)}]
+        yield asked + [{"role": "assistant", "content": SEARCHING}], "", gr.skip()
+        try:
+            answer = bot.ask(question, filters=filters)
+        except PaperchatError as exc:
+            gr.Warning(str(exc))
+            yield history, question, gr.skip()
+            return
+        yield asked + [{"role": "assistant", "content": answer.text}], "", answer.citations
 
     def find_similar(paper_id, text, k):
         ref = (text or "").strip() or paper_id

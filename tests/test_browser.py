@@ -121,6 +121,21 @@ def test_a_question_gets_an_answer_with_numbered_citations(page):
     shot(page, "answer")
 
 
+def test_the_answer_streams_in_after_an_immediate_searching_note(page):
+    # Record every text the chat shows while the answer comes in.
+    page.evaluate("""() => {
+        window.seen = [];
+        new MutationObserver(() => document.querySelectorAll('.message.bot')
+            .forEach(m => window.seen.push(m.innerText))).observe(
+            document.body, {subtree: true, childList: true, characterData: true});
+    }""")
+    ask(page, QUESTION)
+    sync_api.expect(page.locator(".message.bot").last).to_contain_text("[1]")
+    seen = page.evaluate("window.seen")
+    assert any("Searching the library" in text for text in seen)
+    assert "Searching the library" not in page.locator(".message.bot").last.inner_text()
+
+
 def test_an_off_topic_question_is_refused_plainly(page):
     ask(page, "What is the best recipe for chocolate cake?")
     sync_api.expect(page.get_by_text("No paper cited", exact=False)).to_be_visible()
