@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -22,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import describe  # noqa: E402
 from bot import PaperBot  # noqa: E402
 
 QUESTIONS = [
@@ -36,6 +35,11 @@ QUESTIONS = [
     "knowledge distillation with a teacher assistant",
     "What is the best recipe for chocolate cake?",
 ]
+
+
+def percentiles(ms: list[float]) -> dict:
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 2),
+            "p95_ms": round(float(np.percentile(ms, 95)), 2), "calls": len(ms)}
 
 
 def timed(call, inputs: list, repeat: int) -> list[float]:
@@ -63,11 +67,8 @@ def main() -> int:
     for name, call, inputs in [("search", lambda q: bot.search(q, k=10), QUESTIONS),
                                ("ask", lambda q: bot.ask(q, k=5), QUESTIONS),
                                ("similar", lambda r: bot.similar(r, k=5), refs)]:
-        ms = timed(call, inputs, args.repeat)
-        results[name] = {"p50_ms": round(float(np.percentile(ms, 50)), 2),
-                         "p95_ms": round(float(np.percentile(ms, 95)), 2), "calls": len(ms)}
-    machine = {"cpu": platform.processor() or platform.machine(),
-               "cores": len(os.sched_getaffinity(0)), "papers": len(bot.papers)}
+        results[name] = percentiles(timed(call, inputs, args.repeat))
+    machine = {**describe(), "papers": len(bot.papers)}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latency.json").write_text(json.dumps({"machine": machine, **results}, indent=2))
     print(f"{machine['papers']} papers, {machine['cores']} cores")

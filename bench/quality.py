@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import cores, cpu_model  # noqa: E402
 from bot.evaluate import DEPTH, read_qrels, read_queries, score_run  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
@@ -129,7 +129,7 @@ def main() -> int:
             print(f"  {label:<36} " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
                   + f"  {ms:.1f} ms/q", file=sys.stderr)
 
-    machine = f"{platform.processor() or platform.machine()}, {_cores()} cores"
+    machine = f"{cpu_model()}, {cores()} cores"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "quality.json").write_text(json.dumps({"machine": machine, "rows": rows},
                                                       indent=2))
@@ -137,12 +137,6 @@ def main() -> int:
     (args.out / "quality.md").write_text(table + "\n")
     print(table)
     return 0
-
-
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def _markdown(rows: list[dict]) -> str:

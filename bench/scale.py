@@ -31,26 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from bench.latency import QUESTIONS  # noqa: E402
+from bench.latency import QUESTIONS, percentiles  # noqa: E402
+from bench.latency import timed as repeated  # noqa: E402
 from bench.machine import describe, peak_rss_mb  # noqa: E402
 
 SIMILAR_PAPERS = 50
 
 
-def percentiles(ms: list[float]) -> dict:
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p95_ms": round(float(np.percentile(ms, 95)), 2), "calls": len(ms)}
-
-
-def timed(call, inputs, repeat: int = 3) -> dict:
-    call(inputs[0])  # warm-up
-    ms = []
-    for _ in range(repeat):
-        for item in inputs:
-            started = time.perf_counter()
-            call(item)
-            ms.append(1000 * (time.perf_counter() - started))
-    return percentiles(ms)
+def timed(call, inputs) -> dict:
+    return percentiles(repeated(call, inputs, repeat=3))
 
 
 def child(index: Path) -> None:

@@ -42,6 +42,8 @@ class VectorIndex:
     def __init__(self, dim: int, _index: faiss.Index | None = None):
         self.dim = dim
         self._index = _index if _index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        inner = faiss.downcast_index(getattr(self._index, "index", self._index))
+        self._graph = inner if isinstance(inner, faiss.IndexHNSW) else None
 
     @classmethod
     def build(cls, vectors: np.ndarray, ids: np.ndarray, *, exact_limit: int = EXACT_LIMIT,
@@ -62,11 +64,7 @@ class VectorIndex:
 
     @property
     def approximate(self) -> bool:
-        return isinstance(self._graph(), faiss.IndexHNSW)
-
-    def _graph(self) -> faiss.Index:
-        inner = self._index.index if hasattr(self._index, "index") else self._index
-        return faiss.downcast_index(inner)
+        return self._graph is not None
 
     @property
     def count(self) -> int:
@@ -95,7 +93,7 @@ class VectorIndex:
             selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed_ids, dtype=np.int64))
         if self.approximate:
             params = faiss.SearchParametersHNSW()
-            params.efSearch = max(self._graph().hnsw.efSearch, k)
+            params.efSearch = max(self._graph.hnsw.efSearch, k)
         else:
             params = faiss.SearchParameters()
         if selector is not None:

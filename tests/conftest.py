@@ -58,3 +58,13 @@ def library_copy(seed_library_dir, tmp_path) -> Path:
 @pytest.fixture
 def seed_files() -> list[Path]:
     return sorted(SEED_DIR.glob("*.txt"))
+
+
+@pytest.fixture(scope="session")
+def server(seed_bot):
+    """The web app on a free loopback port, shared by the API and browser tests."""
+    from bot.app import launch
+
+    app, url = launch(seed_bot, port=0, block=False)
+    yield url
+    app.close()

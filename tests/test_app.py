@@ -8,15 +8,6 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from bot.app import launch
-
-
-@pytest.fixture(scope="module")
-def server(seed_bot):
-    app, url = launch(seed_bot, port=0, block=False)
-    yield url
-    app.close()
-
 
 @pytest.fixture(scope="module")
 def client(server):

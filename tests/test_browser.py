@@ -30,15 +30,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
-def app_url(seed_bot):
-    from bot.app import launch
-
-    app, url = launch(seed_bot, port=0, block=False)
-    yield url
-    app.close()
-
-
-@pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
@@ -48,10 +39,10 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, app_url):
+def page(browser, server):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(app_url)
+    page.goto(server)
     page.get_by_role("button", name="Ask").wait_for()
     yield page
     page.close()
@@ -80,19 +71,19 @@ def test_page_has_a_title_and_an_empty_state(page):
     assert page.get_by_label("To year").input_value() == "Any"  # an empty filter reads "Any"
 
 
-def test_the_browser_gets_paperchats_own_favicon(page, app_url):
+def test_the_browser_gets_paperchats_own_favicon(page, server):
     from bot.app import FAVICON
 
-    response = page.request.get(app_url.rstrip("/") + "/favicon.ico")
+    response = page.request.get(server.rstrip("/") + "/favicon.ico")
     assert response.ok and response.headers["content-type"] == "image/png"
     assert response.body() == FAVICON.read_bytes()
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_an_answer_reads_well_in_both_themes_and_at_phone_width(browser, app_url, theme):
+def test_an_answer_reads_well_in_both_themes_and_at_phone_width(browser, server, theme):
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{app_url}?__theme={theme}")
+    page.goto(f"{server}?__theme={theme}")
     ask(page, QUESTION)
     sync_api.expect(page.locator(".message.bot, [data-testid='bot']").last).to_contain_text("[1]")
     dark = page.evaluate("document.body.classList.contains('dark') || "
