@@ -8,6 +8,7 @@ gradio_client.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import tempfile
 from pathlib import Path
@@ -23,6 +24,7 @@ from bot.export import to_bibtex, to_csv  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.records import Filters, Hit, Paper  # noqa: E402
 from bot.retrieve import clean_query  # noqa: E402
+from bot.store import UPLOADS  # noqa: E402
 from bot.templates import escape_markdown  # noqa: E402
 
 ANY = "Any"
@@ -32,18 +34,53 @@ FAVICON = Path(__file__).parent / "favicon.png"
 CSS = """
 mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius: 3px;
        padding: 0 2px; }
+.citation-card { scroll-margin: 80px; border-radius: 8px; }
+.citation-card.flash { animation: flash 1.6s ease-out; }
+@keyframes flash { from { box-shadow: 0 0 0 3px rgba(250, 204, 21, 0.8); }
+                   to { box-shadow: 0 0 0 3px rgba(250, 204, 21, 0); } }
 """
 HAS_CODE_CHOICES = {ANY: None, "With code": True, "Without code": False}
 EXAMPLE_COUNT = 4
 SIMILAR_FROM_CARD = 5
 NO_CITATION = "*No paper cited: nothing in the library answers this question.*"
+CITATION_ANCHOR = "cited-"  # a card's element id is this and its number
+# An unescaped [n] of an answer (a bracket inside a quote is escaped: \\[).
+CITATION_MARKER = re.compile(r"(?<!\\)\[(\d+)\]")
+# A click on [n] scrolls its card into view and flashes it, instead of following the link
+# (Gradio opens Markdown links in a new tab).
+HEAD = f"""<script>
+document.addEventListener("click", (event) => {{
+  const link = event.target.closest && event.target.closest('a[href^="#{CITATION_ANCHOR}"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const card = document.getElementById(link.getAttribute("href").slice(1));
+  if (!card) return;
+  card.scrollIntoView({{behavior: "smooth", block: "center"}});
+  card.classList.remove("flash");
+  void card.offsetWidth;
+  card.classList.add("flash");
+}}, true);
+</script>"""
+UPLOAD_TYPES = [".txt", ".jsonl", ".json", ".gz"]
+ADD_HELP = ("Add your own papers: paper listings (`.txt`), arXiv listings or JSON Lines "
+            "(`.jsonl`, `.jsonl.gz`). They are read, merged with the papers already here (the "
+            "same paper seen twice becomes one), and only new text is embedded. Input that "
+            "cannot be read as a paper is listed below with its file and line.")
 SEARCHING = "*Searching the library…*"
 
 
+class Served:
+    """The bot the app answers with; replaced when papers are added through the app."""
+
+    def __init__(self, bot: PaperBot):
+        self.bot = bot
+
+
 def build_app(bot: PaperBot) -> gr.Blocks:
+    served = Served(bot)
     papers = bot.papers
-    categories = sorted({c for p in papers for c in p.categories})
-    years = [ANY, *sorted({p.year for p in papers if p.year})]
+    categories, years = _categories(papers), _years(papers)
 
     def filters_from(year_from, year_to, author, category, has_code) -> Filters | None:
         try:
@@ -63,26 +100,28 @@ def build_app(bot: PaperBot) -> gr.Blocks:
         searched, then the answer replaces the note."""
         try:
             filters = filters_from(year_from, year_to, author, category, has_code)
-            question = clean_query(question, max_chars=bot.settings.retrieval.max_query_chars)
+            question = clean_query(question,
+                                   max_chars=served.bot.settings.retrieval.max_query_chars)
         except PaperchatError as exc:
             yield tell(exc, outputs=3)
             return
         asked = list(history or []) + [{"role": "user", "content": escape_markdown(question)}]
         yield asked + [{"role": "assistant", "content": SEARCHING}], "", gr.skip()
         try:
-            answer = bot.ask(question, filters=filters)
+            answer = served.bot.ask(question, filters=filters)
         except PaperchatError as exc:
             gr.Warning(str(exc))
             yield history, question, gr.skip()
             return
-        yield asked + [{"role": "assistant", "content": answer.text}], "", answer.citations
+        shown = link_citations(answer.text)
+        yield asked + [{"role": "assistant", "content": shown}], "", answer.citations
 
     def find_similar(paper_id, text, k):
         ref = (text or "").strip() or paper_id
         try:
             if not ref:
                 raise QueryError("Choose a paper or paste a title or abstract.")
-            hits = bot.similar(ref, k=int(k))
+            hits = served.bot.similar(ref, k=int(k))
         except PaperchatError as exc:
             return tell(exc, outputs=1)
         return _hits_markdown(hits)
@@ -94,14 +133,13 @@ def build_app(bot: PaperBot) -> gr.Blocks:
 
     def list_papers(query):
         wanted = (query or "").strip().lower()
-        shown = [p for p in papers
+        shown = [p for p in served.bot.papers
                  if not wanted or wanted in f"{p.display_title} {' '.join(p.authors)}".lower()]
         return ([_paper_row(p) for p in shown], _export_file(to_bibtex(shown), "papers.bib"),
                 _export_file(to_csv(shown), "papers.csv"))
 
     with gr.Blocks(title="paperchat", analytics_enabled=False) as app:
-        gr.Markdown(f"# paperchat\nAsk the library of **{len(papers)} papers** a question; "
-                    "every answer cites the papers it comes from.")
+        header = gr.Markdown(_header(papers))
         with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat"):
                 chatbot = gr.Chatbot(
@@ -139,8 +177,10 @@ def build_app(bot: PaperBot) -> gr.Blocks:
                             to_bibtex(cited_papers), "cited.bib"))
                         gr.DownloadButton("Cited papers as CSV", size="sm", value=_export_file(
                             to_csv(cited_papers), "cited.csv"))
-                    for citation in citations:
-                        gr.Markdown(render_card(citation, bot.templates))
+                    for citation in citations:  # the target of the answer's [n] link
+                        gr.Markdown(render_card(citation, served.bot.templates),
+                                    elem_id=f"{CITATION_ANCHOR}{citation.n}",
+                                    elem_classes=["citation-card"])
                         more = gr.Button(f"Papers like [{citation.n}]", size="sm")
                         more.click(lambda paper_id=citation.paper.id: show_similar(paper_id), None,
                                    [tabs, paper_choice, pasted, similar_out],
@@ -172,28 +212,69 @@ def build_app(bot: PaperBot) -> gr.Blocks:
                                                                  "12%"])
                 paper_filter.change(list_papers, paper_filter, [table, bib_button, csv_button],
                                     api_visibility="private")
-                gr.Markdown(_report_summary(bot))
+                report_summary = gr.Markdown(_report_summary(bot))
                 with gr.Accordion("Ingest report", open=False):
-                    gr.Code(bot.report.render(), language=None, label="How the corpus was read")
+                    report_text = gr.Code(bot.report.render(), language=None,
+                                          label="How the corpus was read")
+
+            with gr.Tab("Add papers", id="add"):
+                gr.Markdown(ADD_HELP)
+                uploads = gr.File(label="Listing or JSONL files", file_count="multiple",
+                                  file_types=UPLOAD_TYPES, type="filepath")
+                add_button = gr.Button("Add to the library", variant="primary")
+                added = gr.Markdown(elem_id="added-report")
+
+        def add_papers(files, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's idiom)
+            """Keep the uploads in the library folder, rebuild the library over its corpus
+            plus them (only new text is embedded), and answer from the new library."""
+            before = served.bot
+            kept: list[Path] = []
+            try:
+                if not files:
+                    raise QueryError("Choose one or more listing or JSONL files to add.")
+                if before.store is None:
+                    raise QueryError("This library was never saved, so it cannot grow.")
+                progress(0, desc="Reading the files")
+                uploads_dir = before.store.root / UPLOADS
+                existing = set(uploads_dir.iterdir()) if uploads_dir.is_dir() else set()
+                kept = [before.store.keep_upload(Path(f)) for f in files]
+                bot = before.add(kept, progress=True)
+            except PaperchatError as exc:
+                for path in set(kept) - existing:  # an upload that did not join the corpus
+                    path.unlink(missing_ok=True)
+                return tell(exc, outputs=len(add_outputs))
+            served.bot = bot
+            rows, listed_bib, listed_csv = list_papers("")
+            new_categories, new_years = _categories(bot.papers), _years(bot.papers)
+            return (_added_markdown(bot, before, kept), _header(bot.papers),
+                    gr.Dropdown(choices=[(p.display_title, p.id) for p in bot.papers]),
+                    rows, listed_bib, listed_csv, _report_summary(bot), bot.report.render(),
+                    gr.Dropdown(choices=[ANY, *new_categories]),
+                    gr.Dropdown(choices=new_years), gr.Dropdown(choices=new_years), None)
+
+        add_outputs = [added, header, paper_choice, table, bib_button, csv_button,
+                       report_summary, report_text, category, year_from, year_to, uploads]
+        add_button.click(add_papers, uploads, add_outputs, api_visibility="private")
 
         def ask(question: str, k: int = 5) -> dict:
             """Answer a question with citations; JSON of paperchat's Answer."""
             try:
-                return bot.ask(question, k=int(k)).model_dump(mode="json")
+                return served.bot.ask(question, k=int(k)).model_dump(mode="json")
             except PaperchatError as exc:
                 raise user_error(str(exc)) from None
 
         def search(query: str, k: int = 10) -> list[dict]:
             """The k papers that best match the query; JSON of paperchat's Hit."""
             try:
-                return [h.model_dump(mode="json") for h in bot.search(query, k=int(k))]
+                return [h.model_dump(mode="json") for h in served.bot.search(query, k=int(k))]
             except PaperchatError as exc:
                 raise user_error(str(exc)) from None
 
         def similar(ref: str, k: int = 5) -> list[dict]:
             """Papers similar to a paper id, arXiv id, title or pasted text."""
             try:
-                return [h.model_dump(mode="json") for h in bot.similar(ref, k=int(k))]
+                return [h.model_dump(mode="json")
+                        for h in served.bot.similar(ref, k=int(k))]
             except PaperchatError as exc:
                 raise user_error(str(exc)) from None
 
@@ -212,8 +293,14 @@ def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
         server_name=host, server_port=port or free_port(host), share=False, ssr_mode=False,
         prevent_thread_lock=not block, show_error=False, quiet=not block,
         footer_links=["api"], theme=gr.themes.Soft(), favicon_path=str(FAVICON),
-        css=CSS)
+        css=CSS, head=HEAD)
     return app, url
+
+
+def link_citations(text: str) -> str:
+    """The answer's [n] markers as links to their cards."""
+    return CITATION_MARKER.sub(
+        lambda m: f"[\\[{m.group(1)}\\]](#{CITATION_ANCHOR}{m.group(1)})", text)
 
 
 def tell(exc: Exception, *, outputs: int):
@@ -267,6 +354,40 @@ def _export_file(text: str, name: str) -> str:
 def _paper_row(p: Paper) -> list:
     return [p.display_title, p.author_line, p.year or "", p.category or "",
             "yes" if p.has_code else "", p.id]
+
+
+def _header(papers: list[Paper]) -> str:
+    return (f"# paperchat\nAsk the library of **{len(papers)} papers** a question; "
+            "every answer cites the papers it comes from.")
+
+
+def _categories(papers: list[Paper]) -> list[str]:
+    return sorted({c for p in papers for c in p.categories})
+
+
+def _years(papers: list[Paper]) -> list:
+    return [ANY, *sorted({p.year for p in papers if p.year})]
+
+
+def _added_markdown(bot: PaperBot, before: PaperBot, kept: list[Path]) -> str:
+    """What an upload did: per file, records read, merged and rejected, and each rejected
+    chunk with its line and reason."""
+    names = {str(k) for k in kept}
+    files = [f for f in bot.report.files if f.file in names]
+    lines = [f"**{len(bot.papers) - len(before.papers)} new papers** "
+             f"({len(before.papers)} → {len(bot.papers)}); "
+             f"{bot.last_embedded} texts embedded.", "",
+             "| file | layout | records | merged | rejected |", "|---|---|---:|---:|---:|"]
+    for f in files:
+        lines.append(f"| {escape_markdown(Path(f.file).name)} | {f.layout.value} | {f.records} "
+                     f"| {f.merged} | {len(f.rejected)} |")
+    rejected = [(f, r) for f in files for r in f.rejected]
+    if rejected:
+        lines += ["", "**Rejected** (not added):", ""]
+        lines += [f"- {escape_markdown(Path(f.file).name)}, line {r.line}: "
+                  f"{escape_markdown(r.reason)} — “{escape_markdown(r.text[:120])}”"
+                  for f, r in rejected]
+    return "\n".join(lines)
 
 
 def _report_summary(bot: PaperBot) -> str:

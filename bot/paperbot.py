@@ -147,7 +147,12 @@ class PaperBot:
             raise LibraryError("this library was never saved, so it cannot be extended")
         if layout is not None and layout != self.library.manifest.layout:
             raise LibraryError("added files must share the library's layout setting")
-        known = [p for p in self.library.manifest.corpus_paths if Path(p).is_file()]
+        known = self.library.manifest.corpus_paths
+        gone = [p for p in known if not Path(p).is_file()]
+        if gone:  # rebuilding without them would drop their papers from the library
+            raise LibraryError(
+                f"{len(gone)} file(s) this library was built from are gone (first: {gone[0]}); "
+                "put them back, or ingest the whole corpus anew")
         new = [str(p) for p in expand_paths(paths) if str(p) not in known]
         return PaperBot.from_corpus(known + new, self.store.root, layout=layout,
                                     settings=self.settings, embedder=self.embedder,

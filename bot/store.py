@@ -8,6 +8,7 @@
     spans.<gen>.npy          (paper row, start, end) of each sentence
     hubness.<gen>.npy        each paper's mean cosine to its nearest papers
     embeddings.sqlite        vectors by (model, text hash): outlives builds and formats
+    uploads/                 corpus files added through the web app
 
 Every build writes files under a fresh generation name, then swaps the manifest in with an
 atomic rename, then deletes other generations. A crash at any moment leaves the previous
@@ -36,6 +37,7 @@ from embeddings import EmbeddingCache, IndexFileError, VectorFile, VectorIndex
 MANIFEST = "manifest.json"
 EMBEDDING_CACHE = "embeddings.sqlite"
 LOCK = ".lock"
+UPLOADS = "uploads"  # files added through the web app
 _REBUILD = "re-run `paperchat ingest` to rebuild it"
 
 
@@ -197,6 +199,26 @@ class LibraryStore:
         finally:
             shutil.rmtree(temp, ignore_errors=True)
 
+    def keep_upload(self, path: Path, name: str | None = None) -> Path:
+        """A copy of an uploaded corpus file under uploads/, where it stays part of the corpus
+        (a browser upload lives in a temporary folder). The same content keeps one copy; a
+        different file of the same name gets a numbered name."""
+        folder = self.root / UPLOADS
+        folder.mkdir(parents=True, exist_ok=True)
+        name = Path(name or path.name).name or "upload.txt"
+        stem, suffix = _split_suffix(name)
+        data = Path(path).read_bytes()
+        for attempt in range(1, 1000):
+            target = folder / (name if attempt == 1 else f"{stem}-{attempt}{suffix}")
+            if not target.exists():
+                temp = folder / f".{target.name}.{os.getpid()}.tmp"
+                temp.write_bytes(data)
+                os.replace(temp, target)
+                return target
+            if target.read_bytes() == data:
+                return target
+        raise LibraryError(f"{folder} holds too many files named {name}")
+
     def embedding_cache(self, model: str, dim: int) -> EmbeddingCache:
         self.root.mkdir(parents=True, exist_ok=True)
         return EmbeddingCache(self.root / EMBEDDING_CACHE, model, dim)
@@ -234,6 +256,12 @@ def _is_ours(name: str) -> bool:
     return name.startswith(("papers.", "docs.", "sentences.", "spans.", "hubness.",
                              "lexical.")) or (
         name.startswith(".") and name.endswith(".tmp"))
+
+
+def _split_suffix(name: str) -> tuple[str, str]:
+    """'papers.jsonl.gz' -> ('papers', '.jsonl.gz')."""
+    stem, dot, rest = name.partition(".")
+    return (stem, dot + rest) if stem else (name, "")
 
 
 def _short(exc: Exception) -> str:

@@ -203,3 +203,87 @@ def test_a_bad_question_shows_a_message_not_a_traceback(page):
     sync_api.expect(page.get_by_text("Error", exact=True)).to_have_count(0)
     sync_api.expect(page.get_by_text("Synthetic Returns for Long-Term Credit Assignment").first
                     ).to_be_visible()
+
+
+def watch_progress(page) -> None:
+    """Record the texts of Gradio's progress indicators as they change."""
+    page.evaluate("""() => {
+        window.progressSeen = [];
+        new MutationObserver(() => document.querySelectorAll('.progress-text, .progress-level')
+            .forEach(p => window.progressSeen.push(p.innerText))).observe(
+            document.body, {subtree: true, childList: true, characterData: true});
+    }""")
+
+
+def test_each_citation_marker_leads_to_its_card(page):
+    ask(page, QUESTION)
+    answer = page.locator(".message.bot, [data-testid='bot']").last
+    marker = answer.get_by_role("link", name="[2]")
+    sync_api.expect(marker).to_be_visible()
+    card = page.locator("#cited-2")
+    sync_api.expect(card).to_contain_text("[2]")
+    page.evaluate("window.scrollTo(0, 0)")
+    pages_before = len(page.context.pages)
+    marker.click()
+    # The card scrolls into view and flashes; no new tab or navigation.
+    sync_api.expect(card).to_have_class(re.compile(r"\bflash\b"))
+    sync_api.expect(card).to_be_in_viewport()
+    assert len(page.context.pages) == pages_before
+    shot(page, "citation-link", full_page=False)
+
+
+@pytest.fixture
+def own_server(library_copy, embedder):
+    """A server over a private library, for flows that change it."""
+    from bot import PaperBot
+    from bot.app import launch
+
+    app, url = launch(PaperBot.open(library_copy, embedder=embedder), port=0, block=False)
+    yield url
+    app.close()
+
+
+def test_uploaded_files_join_the_library_with_their_report(browser, own_server, tmp_path):
+    listing = tmp_path / "my-papers.txt"
+    listing.write_text(
+        "Abstract:Juggling robots learn to catch three balls with tactile feedback.\n"
+        "Abstract:\n"
+        "Abstract:Protein folding predicted from sequence by graph neural networks.\n",
+        encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(own_server)
+    sync_api.expect(page.get_by_text("Ask the library of 68 papers")).to_be_visible()
+    page.get_by_role("tab", name="Add papers").click()
+    page.locator("input[type=file]").set_input_files(str(listing))
+    watch_progress(page)
+    page.get_by_role("button", name="Add to the library").click()
+    report = page.locator("#added-report")
+    sync_api.expect(report).to_contain_text("2 new papers", timeout=60_000)
+    sync_api.expect(report).to_contain_text("my-papers.txt")
+    sync_api.expect(report).to_contain_text("line 2")  # the empty record, and why
+    sync_api.expect(page.get_by_text("Ask the library of 70 papers")).to_be_visible()
+    # A progress bar showed while the files were read and embedded.
+    progress = " ".join(page.evaluate("window.progressSeen"))
+    assert "Reading the files" in progress or "embedding" in progress, progress
+    shot(page, "added")
+    # The new papers answer questions at once.
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "Which papers teach robots to juggle?")
+    sync_api.expect(page.locator(".message.bot").last).to_contain_text("Juggling robots")
+    shot(page, "answer-from-upload")
+    page.close()
+
+
+def test_an_unreadable_upload_is_a_message_and_changes_nothing(browser, own_server, tmp_path):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("just some notes\nnothing like a paper listing\n", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(own_server)
+    page.get_by_role("tab", name="Add papers").click()
+    page.locator("input[type=file]").set_input_files(str(junk))
+    page.get_by_role("button", name="Add to the library").click()
+    sync_api.expect(page.get_by_text("no known layout", exact=False).first).to_be_visible()
+    sync_api.expect(page.get_by_text("Ask the library of 68 papers")).to_be_visible()
+    page.close()
