@@ -83,6 +83,33 @@ def test_added_files_join_the_corpus(library_copy, tmp_path, embedder):
     assert len(bot.papers) == 69 and bot.last_embedded == 1
 
 
+def test_adding_to_a_library_whose_files_are_gone_refuses_rather_than_drops_papers(
+        tmp_path, seed_files, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for f in seed_files:
+        (corpus / f.name).write_bytes(f.read_bytes())
+    bot = PaperBot.from_corpus([corpus], tmp_path / "library", embedder=embedder)
+    (corpus / seed_files[0].name).unlink()
+    extra = tmp_path / "more.txt"
+    extra.write_text("Abstract:Graph neural networks for protein folding.\n", encoding="utf-8")
+    with pytest.raises(LibraryError, match="are gone"):
+        bot.add([extra])
+    assert len(PaperBot.open(tmp_path / "library", embedder=embedder).papers) == 68
+
+
+def test_an_upload_is_kept_once_and_a_namesake_gets_its_own_name(tmp_path):
+    store = LibraryStore(tmp_path / "library")
+    first, second = tmp_path / "a" / "p.jsonl", tmp_path / "b" / "p.jsonl"
+    for path, text in ((first, "one"), (second, "two")):
+        path.parent.mkdir()
+        path.write_text(text)
+    kept = store.keep_upload(first)
+    assert store.keep_upload(first) == kept and kept.read_text() == "one"
+    other = store.keep_upload(second)
+    assert other.name == "p-2.jsonl" and other.read_text() == "two"
+
+
 @pytest.mark.parametrize("damage", ["manifest-garbage", "manifest-missing-file", "papers",
                                     "docs", "sentences", "counts"])
 def test_damaged_library_is_a_clear_error_naming_the_fix(library_copy, embedder, damage):
