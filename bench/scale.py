@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 from bench.latency import QUESTIONS, percentiles  # noqa: E402
 from bench.latency import timed as repeated  # noqa: E402
 from bench.machine import describe, peak_rss_mb  # noqa: E402
+from bot.store import EMBEDDING_CACHE  # noqa: E402
 
 SIMILAR_PAPERS = 50
 
@@ -73,7 +74,7 @@ def measure_paperchat(index: Path) -> dict:
 
 def disk_mb(index: Path) -> dict:
     files = [p for p in index.rglob("*") if p.is_file()]
-    cache = sum(p.stat().st_size for p in files if p.name.startswith("embeddings.sqlite"))
+    cache = sum(p.stat().st_size for p in files if EMBEDDING_CACHE in p.parts)
     total = sum(p.stat().st_size for p in files)
     return {"library_mb": round((total - cache) / 2**20, 1),
             "embedding_cache_mb": round(cache / 2**20, 1)}

@@ -7,7 +7,7 @@
     sentences.<gen>.npy      abstract-sentence vectors
     spans.<gen>.npy          (paper row, start, end) of each sentence
     hubness.<gen>.npy        each paper's mean cosine to its nearest papers
-    embeddings.sqlite        vectors by (model, text hash): outlives builds and formats
+    embedding-cache/         vectors by (model, text hash): outlives builds and formats
     uploads/                 corpus files added through the web app
 
 Every build writes files under a fresh generation name, then swaps the manifest in with an
@@ -35,7 +35,9 @@ from bot.records import IngestReport, Paper
 from embeddings import EmbeddingCache, IndexFileError, VectorFile, VectorIndex
 
 MANIFEST = "manifest.json"
-EMBEDDING_CACHE = "embeddings.sqlite"
+EMBEDDING_CACHE = "embedding-cache"
+# The cache of earlier versions (vectors inside SQLite): its vectors move to the new one.
+LEGACY_EMBEDDING_CACHE = ("embeddings.sqlite", "embeddings.sqlite-wal", "embeddings.sqlite-shm")
 LOCK = ".lock"
 UPLOADS = "uploads"  # files added through the web app
 _REBUILD = "re-run `paperchat ingest` to rebuild it"
@@ -221,7 +223,13 @@ class LibraryStore:
 
     def embedding_cache(self, model: str, dim: int) -> EmbeddingCache:
         self.root.mkdir(parents=True, exist_ok=True)
-        return EmbeddingCache(self.root / EMBEDDING_CACHE, model, dim)
+        cache = EmbeddingCache(self.root / EMBEDDING_CACHE, model, dim)
+        legacy = self.root / LEGACY_EMBEDDING_CACHE[0]
+        if legacy.exists():
+            cache.absorb_legacy(legacy)
+            for name in LEGACY_EMBEDDING_CACHE:
+                (self.root / name).unlink(missing_ok=True)
+        return cache
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:

@@ -11,10 +11,13 @@ import pytest
 
 from embeddings import (
     BUNDLED_WEIGHTS_SHA256,
+    CacheError,
+    EmbeddingCache,
     IndexFileError,
     VectorIndex,
     bundled_model_path,
 )
+from embeddings.cache import text_digest
 
 
 def test_bundled_weights_are_the_upstream_revision():
@@ -150,3 +153,50 @@ def test_vector_file_reads_rows_as_an_array_would(tmp_path):
     (tmp_path / "short.npy").write_bytes((tmp_path / "m.npy").read_bytes()[:-10])
     with pytest.raises(ValueError, match="shorter"):
         VectorFile(tmp_path / "short.npy")
+
+
+def _unit_vectors(n: int, dim: int = 8, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_cache_embeds_each_text_once_and_keeps_models_apart(tmp_path):
+    calls: list[int] = []
+
+    def embed(texts):
+        calls.append(len(texts))
+        return _unit_vectors(len(texts), seed=len(calls))
+
+    cache = EmbeddingCache(tmp_path / "cache", "model-a", 8)
+    first, embedded = cache.embed(["a", "b", "a"], embed)
+    assert embedded == 2 and np.array_equal(first[0], first[2])
+    again, embedded = cache.embed(["b", "a", "c"], embed)
+    assert embedded == 1 and np.array_equal(again[0], first[1]) and np.array_equal(
+        again[1], first[0])
+    cache.close()
+    other = EmbeddingCache(tmp_path / "cache", "model-b", 8)
+    assert other.get([text_digest("a")]) == {}  # another model's vectors never leak in
+    with pytest.raises(CacheError, match="8-dimensional"):
+        EmbeddingCache(tmp_path / "cache", "model-a", 16)
+
+
+def test_cache_survives_a_torn_write_and_keys_past_the_end(tmp_path):
+    cache = EmbeddingCache(tmp_path / "cache", "m", 8)
+    cache.put([text_digest("a"), text_digest("b")], _unit_vectors(2))
+    # A crash mid-write left half a row; the next write cuts it off and lines up again.
+    with cache.vectors_path.open("ab") as fh:
+        fh.write(b"\0" * 10)
+    cache.put([text_digest("c")], _unit_vectors(1, seed=3))
+    assert np.allclose(cache.get([text_digest("c")])[text_digest("c")], _unit_vectors(1, seed=3))
+    # A vector file cut short: the keys past its end count as not cached, to be re-embedded.
+    with cache.vectors_path.open("r+b") as fh:
+        fh.truncate(8 * 4 * 2)
+    assert set(cache.get([text_digest(t) for t in "abc"])) == {text_digest("a"),
+                                                              text_digest("b")}
+
+
+def test_garbage_cache_keys_are_a_clear_error(tmp_path):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "keys.sqlite").write_bytes(b"not a database" * 100)
+    with pytest.raises(CacheError, match="keys.sqlite"):
+        EmbeddingCache(tmp_path / "cache", "m", 8)

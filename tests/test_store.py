@@ -11,7 +11,7 @@ import pytest
 from bot import LibraryError, PaperBot
 from bot.library import FORMAT_VERSION
 from bot.paperbot import SEED_DIR
-from bot.store import MANIFEST, LibraryStore
+from bot.store import EMBEDDING_CACHE, MANIFEST, LibraryStore
 
 
 class _NoEmbedding:
@@ -71,7 +71,7 @@ def test_changed_corpus_rebuilds_embedding_only_what_is_new(library_copy, tmp_pa
     # Only the new generation's files remain.
     manifest = json.loads((library_copy / MANIFEST).read_text())
     data_files = {p.name for p in library_copy.iterdir()
-                  if p.name not in (MANIFEST, ".lock") and not p.name.startswith("embeddings.")}
+                  if p.name not in (MANIFEST, ".lock", EMBEDDING_CACHE)}
     assert data_files == set(manifest["files"].values())
 
 
@@ -186,3 +186,29 @@ def test_crash_before_manifest_swap_keeps_previous_library(library_copy, seed_bo
     library = store.load()
     assert len(library.papers) == 68
     np.testing.assert_array_equal(library.sentence_spans, seed_bot.library.sentence_spans)
+
+
+def test_an_earlier_embedding_cache_moves_over_and_nothing_is_re_embedded(tmp_path, embedder):
+    import sqlite3
+
+    from bot.store import LEGACY_EMBEDDING_CACHE
+
+    built = tmp_path / "built"
+    PaperBot.from_corpus(None, built, embedder=embedder)
+    cache = LibraryStore(built).embedding_cache(embedder.identity, embedder.dim)
+    digests = [d for (d,) in cache._db.execute("SELECT digest FROM keys")]
+    vectors = cache.get(digests)
+    cache.close()
+    # The same vectors in the layout of earlier versions, beside a library to rebuild.
+    target = tmp_path / "library"
+    target.mkdir()
+    legacy = sqlite3.connect(target / LEGACY_EMBEDDING_CACHE[0])
+    legacy.execute("CREATE TABLE vectors (model TEXT, digest BLOB, vector BLOB, "
+                   "PRIMARY KEY (model, digest)) WITHOUT ROWID")
+    with legacy:
+        legacy.executemany("INSERT INTO vectors VALUES (?, ?, ?)",
+                           [(embedder.identity, d, v.tobytes()) for d, v in vectors.items()])
+    legacy.close()
+    bot = PaperBot.from_corpus(None, target, embedder=_NoEmbedding(embedder))
+    assert bot.last_embedded == 0 and len(bot.papers) == 68
+    assert not (target / LEGACY_EMBEDDING_CACHE[0]).exists()
