@@ -82,6 +82,8 @@ class PaperBot:
                     library, embedded = build_library(
                         corpus, embedder, fingerprint=corpus_fingerprint,
                         corpus_paths=[str(f) for f in files], layout=layout, cache=cache,
+                        previous=current if current is not None
+                        and current.embedder_identity == embedder.identity else None,
                         progress=progress)
                 finally:
                     cache.close()

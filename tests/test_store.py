@@ -212,3 +212,31 @@ def test_an_earlier_embedding_cache_moves_over_and_nothing_is_re_embedded(tmp_pa
     bot = PaperBot.from_corpus(None, target, embedder=_NoEmbedding(embedder))
     assert bot.last_embedded == 0 and len(bot.papers) == 68
     assert not (target / LEGACY_EMBEDDING_CACHE[0]).exists()
+
+
+def test_a_rebuild_reuses_the_unchanged_papers_and_equals_a_build_from_scratch(
+        tmp_path, embedder, monkeypatch):
+    import bot.library
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_DIR, corpus)
+    PaperBot.from_corpus([corpus], tmp_path / "grown", embedder=embedder)
+    (corpus / "005_extra.txt").write_text(
+        "Abstract:We study how tiny robots learn to juggle. Their hands are soft and slow.\n",
+        encoding="utf-8")
+    split = []
+    real_split = bot.library.split_sentences
+    monkeypatch.setattr(bot.library, "split_sentences",
+                        lambda text: split.append(text) or real_split(text))
+    grown = PaperBot.from_corpus([corpus], tmp_path / "grown", embedder=embedder)
+    # Only the new paper was split and embedded: its two sentences and its whole (untitled) text.
+    assert len(split) == 1 and grown.last_embedded == 3
+    fresh = PaperBot.from_corpus([corpus], tmp_path / "fresh", embedder=embedder)
+    a, b = grown.library, fresh.library
+    assert [p.id for p in a.papers] == [p.id for p in b.papers] and len(a.papers) == 69
+    assert np.array_equal(a.sentence_spans, b.sentence_spans)
+    rows = np.arange(len(a.papers))
+    np.testing.assert_allclose(a.doc_index.vectors(rows), b.doc_index.vectors(rows), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(a.sentence_vectors), np.asarray(b.sentence_vectors),
+                               atol=1e-6)
+    np.testing.assert_allclose(a.hubness, b.hubness, atol=1e-6)
