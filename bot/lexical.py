@@ -56,13 +56,29 @@ class LexicalIndex:
         return self._matrix.shape[0]
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> LexicalIndex:
-        tokenized = _tokenize(texts, return_ids=True)
+    def build(cls, texts: Sequence[str], *, previous: LexicalIndex | None = None,
+              previous_rows: np.ndarray | None = None) -> LexicalIndex:
+        """BM25 over `texts`. Where previous_rows[i] >= 0, text i is that row's text in
+        `previous`, whose stored terms are taken instead of tokenising it again (most of the
+        cost); the weights are always computed anew, as every new text changes them."""
+        reused = (np.asarray(previous_rows) if previous is not None and previous_rows is not None
+                  else np.full(len(texts), -1))
+        vocabulary: dict[str, int] = dict(previous._bm25.vocab_dict) if previous else {}
+        ids: list = [None] * len(texts)
+        fresh = np.flatnonzero(reused < 0)
+        if len(fresh):
+            terms = _tokenize([texts[i] for i in fresh], return_ids=False)
+            for i, words in zip(fresh, terms, strict=True):
+                ids[i] = [vocabulary.setdefault(w, len(vocabulary)) for w in words]
+        for i in np.flatnonzero(reused >= 0):
+            ids[i] = previous._paper_term_ids(int(reused[i])).tolist()
         bm25 = bm25s.BM25(k1=1.2, b=0.75)  # Lucene's BM25
-        bm25.index(tokenized, show_progress=False)
-        lengths = np.array([len(ids) for ids in tokenized.ids], dtype=np.int64)
+        if not vocabulary:
+            vocabulary[""] = 0  # bm25s needs a term, even over texts of stop words only
+        bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocabulary), show_progress=False)
+        lengths = np.array([len(x) for x in ids], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        tokens = (np.concatenate([np.asarray(ids, dtype=np.int32) for ids in tokenized.ids])
+        tokens = (np.concatenate([np.asarray(x, dtype=np.int32) for x in ids])
                   if lengths.sum() else np.zeros(0, dtype=np.int32))
         return cls(bm25, tokens, offsets)
 

@@ -230,7 +230,9 @@ def build_library(
         doc_index = VectorIndex.build(doc_vectors, np.arange(len(papers)))
         paper_hubness = hubness(doc_index, doc_vectors)
     with step("indexing terms (BM25)", enabled=progress):
-        lexical = LexicalIndex.build([document_text(p) for p in papers])
+        lexical = LexicalIndex.build(
+            [document_text(p) for p in papers], previous_rows=reused,
+            previous=previous.lexical if previous is not None else None)
     manifest = Manifest(
         model_name=embedder.name, model_sha256=embedder.weights_sha256,
         encoder=embedder.backend, dim=dim,

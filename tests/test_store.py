@@ -240,3 +240,7 @@ def test_a_rebuild_reuses_the_unchanged_papers_and_equals_a_build_from_scratch(
     np.testing.assert_allclose(np.asarray(a.sentence_vectors), np.asarray(b.sentence_vectors),
                                atol=1e-6)
     np.testing.assert_allclose(a.hubness, b.hubness, atol=1e-6)
+    for query in ("juggling robots with soft hands", "credit assignment", "the"):
+        np.testing.assert_allclose(a.lexical.scores(query), b.lexical.scores(query), atol=1e-5)
+    np.testing.assert_allclose(a.lexical.similarity_of_paper(3)[1],
+                               b.lexical.similarity_of_paper(3)[1], atol=1e-5)
