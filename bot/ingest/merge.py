@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import re
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable
+
+import numpy as np
 
 from bot.ingest.sighting import Sighting
 from bot.records import Paper
@@ -66,33 +68,98 @@ class _Groups:
         return True
 
 
-def _sketch(words: list[str]) -> list[int]:
-    shingles = {" ".join(words[i : i + _SHINGLE]) for i in range(max(1, len(words) - _SHINGLE + 1))}
-    hashes = sorted(zlib.crc32(s.encode()) for s in shingles)
-    return hashes[:_SKETCH]
+def _sketches(words: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Bottom-k min-hash keys of every text's word 5-shingles, as (text, key) arrays.
+
+    Computed for all texts at once in numpy: a shingle's hash is a polynomial of its words'
+    hashes (uint64, wrapping), so 75k abstracts take seconds rather than the 20 s of hashing
+    each shingle's string. Hashes only need to agree within one run.
+    """
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    # Python's own string hash, in C end to end (no bytecode per word), then mixed.
+    flat = np.fromiter(map(hash, itertools.chain.from_iterable(words)), dtype=np.int64,
+                       count=int(lengths.sum()))
+    hashed = _mix(flat.view(np.uint64))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    text_of = np.repeat(np.arange(len(words)), lengths)
+    # A shingle starts at every position with 5 words of its own text ahead of it.
+    positions = np.flatnonzero(np.arange(len(flat)) + _SHINGLE <= (starts + lengths)[text_of])
+    shingles = np.zeros(len(positions), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(_SHINGLE):
+            shingles = shingles * np.uint64(0x100000001B3) + hashed[positions + k]
+    texts = text_of[positions]
+    short = np.flatnonzero((lengths > 0) & (lengths < _SHINGLE))  # one shingle: all its words
+    if len(short):
+        with np.errstate(over="ignore"):
+            whole = [np.bitwise_xor.reduce(hashed[starts[i] : starts[i] + lengths[i]]
+                                           * np.uint64(0x9E3779B97F4A7C15)) for i in short]
+        texts = np.concatenate([texts, short])
+        shingles = np.concatenate([shingles, np.array(whole, dtype=np.uint64)])
+    # One sort of (text, top 40 bits of the shingle) packed in a uint64: 3x a lexsort. (Not
+    # np.unique: for uint64 it can take 200x as long as a sort.)
+    packed = np.sort((texts.astype(np.uint64) << np.uint64(40)) | (shingles >> np.uint64(24)))
+    packed = packed[np.concatenate([[True], packed[1:] != packed[:-1]])]
+    texts = (packed >> np.uint64(40)).astype(np.int64)
+    first = np.searchsorted(texts, texts)  # where each text's run starts
+    keep = np.arange(len(texts)) - first < _SKETCH
+    return texts[keep], packed[keep] & np.uint64((1 << 40) - 1)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64: word ids to well-spread 64-bit hashes."""
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
 
 
 def _near_duplicates(words: list[list[str]]) -> Iterable[tuple[int, int]]:
-    buckets: dict[int, list[int]] = defaultdict(list)
-    for i, w in enumerate(words):
-        for key in _sketch(w):
-            buckets[key].append(i)
+    texts, keys = _sketches(words)
+    order = np.argsort(keys, kind="stable")
+    texts, keys = texts[order], keys[order]
+    bounds = np.flatnonzero(np.diff(keys)) + 1
     seen: set[tuple[int, int]] = set()
-    for members in buckets.values():
-        if len(members) > _MAX_BUCKET:
-            continue
+    vocabularies: dict[int, set[str]] = {}
+
+    def vocabulary(i: int) -> set[str]:
+        if i not in vocabularies:
+            vocabularies[i] = set(words[i])
+        return vocabularies[i]
+
+    for members in np.split(texts, bounds):
+        if len(members) < 2 or len(members) > _MAX_BUCKET:
+            continue  # alone, or boilerplate shared by too many texts to mean identity
+        members = sorted(set(members.tolist()))
         for x in range(len(members)):
             for y in range(x + 1, len(members)):
                 pair = (members[x], members[y])
                 if pair in seen:
                     continue
                 seen.add(pair)
+                if not _may_match(words[pair[0]], words[pair[1]], vocabulary(pair[0]),
+                                  vocabulary(pair[1])):
+                    continue
                 matcher = difflib.SequenceMatcher(None, words[pair[0]], words[pair[1]],
                                                   autojunk=False)
                 if (matcher.real_quick_ratio() >= NEAR_DUPLICATE_RATIO
                         and matcher.quick_ratio() >= NEAR_DUPLICATE_RATIO
                         and matcher.ratio() >= NEAR_DUPLICATE_RATIO):
                     yield pair
+
+
+def _may_match(a: list[str], b: list[str], vocabulary_a: set[str], vocabulary_b: set[str]
+               ) -> bool:
+    """False when even difflib's quick_ratio cannot reach the threshold: its matches can't
+    exceed the words of either text that occur in the other. Most candidate pairs (texts
+    sharing one stock phrase) end here, without building a SequenceMatcher."""
+    total = len(a) + len(b)
+    if 2 * min(len(a), len(b)) < NEAR_DUPLICATE_RATIO * total:
+        return False
+    a_in_b = sum(map(vocabulary_b.__contains__, a))
+    b_in_a = sum(map(vocabulary_a.__contains__, b))
+    return 2 * min(a_in_b, b_in_a) >= NEAR_DUPLICATE_RATIO * total
 
 
 def group_sightings(sightings: list[Sighting]) -> list[list[int]]:
