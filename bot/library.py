@@ -162,20 +162,34 @@ class Library:
                         dtype=np.int64)
 
 
-def hubness(index: VectorIndex, vectors: np.ndarray, batch: int = 4096) -> np.ndarray:
-    """Mean cosine of each paper to its nearest other papers.
+def hubness(index: VectorIndex, vectors: np.ndarray, rows: np.ndarray | None = None,
+            batch: int = 4096) -> np.ndarray:
+    """Mean cosine of each paper (or of these rows) to its nearest other papers.
 
     Some papers sit close to everything (surveys, broad abstracts) and crowd every similar-
     paper list; subtracting half their hubness (CSLS, Lample et al. 2018) ranks a paper by
     how much closer it is to the reference than to its usual neighbours.
     """
-    out = np.zeros(len(vectors), dtype=np.float32)
+    rows = np.arange(len(vectors)) if rows is None else rows
+    out = np.zeros(len(rows), dtype=np.float32)
     k = min(HUB_NEIGHBOURS + 1, len(vectors))
     if k < 2:
         return out
-    for start in range(0, len(vectors), batch):
-        scores, _ = index.search(vectors[start : start + batch], k)
+    for start in range(0, len(rows), batch):
+        scores, _ = index.search(vectors[rows[start : start + batch]], k)
         out[start : start + batch] = scores[:, 1:].mean(axis=1)  # column 0 is the paper itself
+    return out
+
+
+def grown_hubness(index: VectorIndex, vectors: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """Hubness after papers were appended to `old`'s: computed for the new papers and for
+    the old papers near them (whose nearest papers may now include a new one), kept for the
+    rest. A few thousand searches instead of one per paper."""
+    new_rows = np.arange(len(old), len(vectors))
+    _, near = index.search(vectors[new_rows], 2 * HUB_NEIGHBOURS + 1)
+    touched = np.union1d(new_rows, near[near >= 0])
+    out = np.concatenate([old, np.zeros(len(new_rows), dtype=np.float32)])
+    out[touched] = hubness(index, vectors, touched)
     return out
 
 
@@ -227,8 +241,14 @@ def build_library(
             sentence_vectors[new_rows] = previous.sentence_vectors[
                 np.concatenate([np.arange(r.start, r.stop) for r in old_rows])]
     with step("indexing vectors", enabled=progress):
-        doc_index = VectorIndex.build(doc_vectors, np.arange(len(papers)))
-        paper_hubness = hubness(doc_index, doc_vectors)
+        appended = _appended_to(previous, reused)
+        if appended:  # a large graph grows by its new nodes; hubness changes near them only
+            doc_index = previous.doc_index.extended(doc_vectors[appended:],
+                                                    np.arange(appended, len(papers)))
+            paper_hubness = grown_hubness(doc_index, doc_vectors, previous.hubness)
+        else:
+            doc_index = VectorIndex.build(doc_vectors, np.arange(len(papers)))
+            paper_hubness = hubness(doc_index, doc_vectors)
     with step("indexing terms (BM25)", enabled=progress):
         lexical = LexicalIndex.build(
             [document_text(p) for p in papers], previous_rows=reused,
@@ -244,3 +264,14 @@ def build_library(
         hubness=paper_hubness,
         manifest=manifest)
     return library, embedded
+
+
+def _appended_to(previous: Library | None, reused: np.ndarray) -> int:
+    """The previous build's paper count when this build only appends papers to a graph
+    index of it (every old paper unchanged, in its row); else 0."""
+    if previous is None or not previous.doc_index.approximate:
+        return 0
+    count = previous.doc_index.count
+    if len(reused) <= count or not np.array_equal(reused[:count], np.arange(count)):
+        return 0
+    return count

@@ -46,9 +46,10 @@ class VectorIndex:
         self._graph = inner if isinstance(inner, faiss.IndexHNSW) else None
 
     @classmethod
-    def build(cls, vectors: np.ndarray, ids: np.ndarray, *, exact_limit: int = EXACT_LIMIT,
+    def build(cls, vectors: np.ndarray, ids: np.ndarray, *, exact_limit: int | None = None,
               ) -> VectorIndex:
         """An index of these vectors, exact or approximate by their count."""
+        exact_limit = EXACT_LIMIT if exact_limit is None else exact_limit
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
         if len(vectors) <= exact_limit:
@@ -75,6 +76,15 @@ class VectorIndex:
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ValueError(f"expected vectors of shape (n, {self.dim}), got {vectors.shape}")
         self._index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
+
+    def extended(self, vectors: np.ndarray, ids: np.ndarray) -> VectorIndex:
+        """A copy of this index with these vectors added (this one may be memory-mapped,
+        so read-only). Inserting 1% more nodes into a graph costs about 1% of building it."""
+        grown = VectorIndex(self.dim, faiss.clone_index(self._index))
+        grown.add(vectors, ids)
+        if grown._graph is not None:
+            grown._graph.hnsw.efSearch = hnsw_parameters(grown.count)[2]
+        return grown
 
     def search(
         self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None

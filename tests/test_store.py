@@ -244,3 +244,32 @@ def test_a_rebuild_reuses_the_unchanged_papers_and_equals_a_build_from_scratch(
         np.testing.assert_allclose(a.lexical.scores(query), b.lexical.scores(query), atol=1e-5)
     np.testing.assert_allclose(a.lexical.similarity_of_paper(3)[1],
                                b.lexical.similarity_of_paper(3)[1], atol=1e-5)
+
+
+def test_adding_papers_to_a_graph_index_inserts_them_instead_of_rebuilding(
+        tmp_path, embedder, monkeypatch):
+    import bot.library
+    import embeddings.index
+
+    monkeypatch.setattr(embeddings.index, "EXACT_LIMIT", 10)  # the seed corpus as a graph
+    built = PaperBot.from_corpus(None, tmp_path / "lib", embedder=embedder)
+    assert built.library.doc_index.approximate
+    grown_calls = []
+    real_grown = bot.library.grown_hubness
+    monkeypatch.setattr(bot.library, "grown_hubness",
+                        lambda *a: grown_calls.append(1) or real_grown(*a))
+    extra = tmp_path / "more.txt"
+    extra.write_text("Abstract:Juggling robots learn to catch balls with soft hands.\n",
+                     encoding="utf-8")
+    grown = built.add([extra])
+    assert grown_calls and grown.library.doc_index.approximate
+    assert grown.library.doc_index.count == len(grown.papers) == 69
+    assert grown.search("juggling robots", k=1)[0].paper.abstract.startswith("Juggling robots")
+    np.testing.assert_allclose(grown.library.doc_index.vectors(np.arange(68)),
+                               built.library.doc_index.vectors(np.arange(68)))
+    reopened = PaperBot.open(tmp_path / "lib", embedder=embedder)
+    assert reopened.library.doc_index.count == 69
+    # Hubness as a full computation would give it (this small graph's search is exhaustive).
+    full = bot.library.hubness(reopened.library.doc_index,
+                               reopened.library.doc_index.vectors(np.arange(69)))
+    np.testing.assert_allclose(reopened.library.hubness, full, atol=1e-5)
