@@ -11,6 +11,8 @@ search up to a million vectors.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import faiss
@@ -108,7 +110,8 @@ class VectorIndex:
             params = faiss.SearchParameters()
         if selector is not None:
             params.sel = selector
-        scores, ids = self._index.search(queries, k, params=params)
+        with _one_thread_for(len(queries)):
+            scores, ids = self._index.search(queries, k, params=params)
         return scores, ids
 
     def _exact_among(self, queries: np.ndarray, k: int, allowed: np.ndarray
@@ -141,6 +144,23 @@ class VectorIndex:
             raise IndexFileError(
                 f"{path}: not a readable FAISS index ({_first_line(exc)})") from None
         return cls(index.d, index)
+
+
+@contextlib.contextmanager
+def _one_thread_for(queries: int) -> Iterator[None]:
+    """One query runs on the calling thread alone. FAISS parallelises over queries, so a
+    team of OpenMP threads has nothing to share for one, and while other work holds the cores
+    its threads spin and wait: 9 ms instead of 0.3 ms per search at 75k in a busy server.
+    OpenMP's thread count is per calling thread, so concurrent searches don't interfere."""
+    if queries > 1:
+        yield
+        return
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _first_line(exc: Exception) -> str:
