@@ -68,6 +68,7 @@ ADD_HELP = ("Add your own papers: paper listings (`.txt`), arXiv listings or JSO
             "same paper seen twice becomes one), and only new text is embedded. Input that "
             "cannot be read as a paper is listed below with its file and line.")
 SEARCHING = "*Searching the library…*"
+WRITING = "*Writing… the citations are checked when the answer is complete.*"
 
 
 class Served:
@@ -97,7 +98,8 @@ def build_app(bot: PaperBot) -> gr.Blocks:
 
     def respond(question, history, year_from, year_to, author, category, has_code):
         """Streams: the question shows at once with a note that the library is being
-        searched, then the answer replaces the note."""
+        searched, then a language model's draft as it writes (when one is set up), then the
+        answer replaces it."""
         try:
             filters = filters_from(year_from, year_to, author, category, has_code)
             question = clean_query(question,
@@ -108,7 +110,12 @@ def build_app(bot: PaperBot) -> gr.Blocks:
         asked = list(history or []) + [{"role": "user", "content": escape_markdown(question)}]
         yield asked + [{"role": "assistant", "content": SEARCHING}], "", gr.skip()
         try:
-            answer = served.bot.ask(question, filters=filters)
+            for update in served.bot.ask_stream(question, filters=filters):
+                if isinstance(update, str):  # a language model's draft, not yet verified
+                    draft = escape_markdown(update) + "\n\n" + WRITING
+                    yield asked + [{"role": "assistant", "content": draft}], "", gr.skip()
+                else:
+                    answer = update
         except PaperchatError as exc:
             gr.Warning(str(exc))
             yield history, question, gr.skip()

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 from bot.errors import PaperchatError
 from bot.paperbot import PaperBot
 from bot.records import Filters, Hit, Layout, Paper
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,6 +24,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         filters = _filters(args)
     except ValidationError as exc:
         parser.error("; ".join(e["msg"] for e in exc.errors()))
+    try:
+        args.settings = _settings(args)
+    except ValidationError as exc:
+        parser.error("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                               for e in exc.errors()))
     try:
         return args.run(args, filters)
     except PaperchatError as exc:
@@ -66,10 +71,24 @@ def _parser() -> argparse.ArgumentParser:
         group.add_argument("--category", help="e.g. cs.LG or LG")
         group.add_argument("--has-code", action=argparse.BooleanOptionalAction, default=None)
 
+    def with_llm(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group(
+            "language model", "have an OpenAI-compatible chat server write the answer from the "
+                              "papers that answer the question (default: quotes only)")
+        group.add_argument("--llm-url", metavar="URL",
+                           help="base URL up to /v1, e.g. http://127.0.0.1:11434/v1")
+        group.add_argument("--llm-model", metavar="NAME", help="model name on that server")
+        group.add_argument("--llm-api-key", metavar="KEY", help="sent as a bearer token")
+        group.add_argument("--llm-timeout", type=float, metavar="SECONDS",
+                           help="longest wait for the server (default 60)")
+        group.add_argument("--llm-temperature", type=float, metavar="T",
+                           help="sampling temperature (default 0)")
+
     sub = command("serve", _serve, "serve the web chat")
     with_corpus(sub, required=False)
     sub.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     sub.add_argument("--port", type=int, help="port (default 7860; 0 picks a free one)")
+    with_llm(sub)
 
     sub = command("ingest", _ingest, "build or update a library from listing files")
     with_corpus(sub, required=True)
@@ -83,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("ask", _ask, "answer a question, citing the papers that answer it")
     sub.add_argument("question")
     with_output(sub, k=5)
+    with_llm(sub)
 
     sub = command("similar", _similar,
                   "papers similar to a paper (id, arXiv id or title) or to pasted text")
@@ -111,12 +131,19 @@ def _filters(args: argparse.Namespace) -> Filters | None:
     return None if filters.is_empty() else filters
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    """The environment's settings, with the command's language-model flags on top."""
+    flags = {field: getattr(args, f"llm_{field}", None)
+             for field in ("url", "model", "api_key", "timeout", "temperature")}
+    return get_settings(llm=flags)
+
+
 def _progress() -> bool:
     return sys.stderr.isatty()
 
 
 def _open(args: argparse.Namespace) -> PaperBot:
-    return PaperBot.open_or_build(args.index, progress=_progress())
+    return PaperBot.open_or_build(args.index, settings=args.settings, progress=_progress())
 
 
 def _serve(args: argparse.Namespace, _: Filters | None) -> int:
@@ -124,10 +151,11 @@ def _serve(args: argparse.Namespace, _: Filters | None) -> int:
 
     layout = Layout(args.layout) if args.layout else None
     if args.paths:
-        bot = PaperBot.from_corpus(args.paths, args.index, layout=layout, progress=_progress())
+        bot = PaperBot.from_corpus(args.paths, args.index, layout=layout,
+                                   settings=args.settings, progress=_progress())
     else:
         bot = _open(args)
-    server = get_settings().server
+    server = args.settings.server
     launch(bot, host=args.host or server.host,
            port=args.port if args.port is not None else server.port)
     return 0
@@ -138,7 +166,8 @@ def _ingest(args: argparse.Namespace, _: Filters | None) -> int:
     if args.add:
         bot = _open(args).add(args.paths, layout=layout, progress=_progress())
     else:
-        bot = PaperBot.from_corpus(args.paths, args.index, layout=layout, progress=_progress())
+        bot = PaperBot.from_corpus(args.paths, args.index, layout=layout,
+                                   settings=args.settings, progress=_progress())
     print(bot.report.render())
     print(f"library: {bot.store.root if bot.store else '(not saved)'} "
           f"({len(bot.papers)} papers, {bot.last_embedded} texts embedded)")
@@ -169,6 +198,8 @@ def _ask(args: argparse.Namespace, filters: Filters | None) -> int:
         link = f"  {c.paper.arxiv_url}" if c.paper.arxiv_url else ""
         print(f"[{c.n}] {c.paper.display_title} — {c.paper.author_line} "
               f"({c.paper.year or 'n.d.'}){link}\n    “{c.quote}”")
+    if answer.answerer == "llm" and answer.note:
+        print(f"paperchat: {answer.note}", file=sys.stderr)
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from bot.ingest import expand_paths, fingerprint, ingest
 from bot.ingest.merge import normalise_title
 from bot.ingest.sighting import normalise_arxiv_id
 from bot.library import Library, build_library
+from bot.llm import SENTENCES_PER_SOURCE, Source, write_answer
 from bot.progress import step
 from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper
 from bot.retrieve import Retriever, clean_query
@@ -195,13 +196,33 @@ class PaperBot:
                                    lexical=self.library.lexical.scores(query))
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
-        """An answer citing up to k papers, or an abstention naming the nearest ones."""
+        """An answer citing up to k papers, or an abstention naming the nearest ones.
+
+        With a language model configured (`Settings.llm.url`), it writes the answer from the
+        papers that answer the question; see `ask_stream`."""
+        for update in self.ask_stream(question, k, filters):
+            answer = update
+        return answer
+
+    def ask_stream(self, question: str, k: int = 5,
+                   filters: Filters | None = None) -> Iterator[str | Answer]:
+        """`ask`, as it happens: while a language model writes, the text so far (not yet
+        verified, so shown as a draft), then always the final Answer, last."""
         question = clean_query(question, max_chars=self.settings.retrieval.max_query_chars)
         _check_k(k)
-        hits = self.retriever.rank(self.embedder.embed_query(question), k, filters,
+        query_vector = self.embedder.embed_query(question)
+        hits = self.retriever.rank(query_vector, k, filters,
                                    lexical=self.library.lexical.scores(question))
-        return compose_answer(question, hits, threshold=self.settings.retrieval.answer_threshold,
-                              templates=self.templates)
+        answer = compose_answer(question, hits,
+                                threshold=self.settings.retrieval.answer_threshold,
+                                templates=self.templates)
+        if answer.abstained or self.settings.llm.url is None:
+            yield answer  # nothing relevant: the model is not asked to write about nothing
+            return
+        sources = [Source(c, self.retriever.top_sentences(query_vector, c.paper.id,
+                                                          SENTENCES_PER_SOURCE))
+                   for c in answer.citations]
+        yield from write_answer(answer, sources, self.settings.llm, self.templates)
 
     def similar(self, ref: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """Papers like `ref`: a paper id, an arXiv id, a title (exact or close) or free text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -159,7 +160,12 @@ class Answer(BaseModel):
     nearest: list[Hit] = Field(
         default_factory=list, description="When abstaining: closest papers, but not answering."
     )
-    answerer: str = Field("extractive", description="What wrote the text.")
+    answerer: Literal["extractive", "llm"] = Field(
+        "extractive", description="What wrote the text: quotes picked from the abstracts, or "
+                                  "a language model whose citations were checked.")
+    note: str | None = Field(
+        None, description="Why the language model's answer was not used, or which of its "
+                          "citations were removed; None when there is nothing to tell.")
 
 
 class RejectedChunk(BaseModel):

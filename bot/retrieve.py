@@ -113,6 +113,16 @@ class Retriever:
             for i in order
         ]
 
+    def top_sentences(self, query_vector: np.ndarray, paper_id: str, n: int) -> list[str]:
+        """A paper's n abstract sentences closest to the query, in the abstract's order."""
+        library = self.library
+        rows = np.array(library.sentence_rows(library.row_of[paper_id]), dtype=np.int64)
+        if len(rows) == 0:
+            return []
+        sims = library.sentence_vectors[rows] @ query_vector
+        chosen = np.sort(np.argsort(-sims, kind="stable")[:n])
+        return [library.sentence_text(int(rows[i])) for i in chosen]
+
     def _best_sentences(self, query_vector: np.ndarray, rows: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray]:
         """Per candidate row: its best sentence row (-1 if none) and that sentence's cosine."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,6 +58,37 @@ class ServerSettings(BaseModel):
     port: int = Field(7860, ge=0, le=65535, description="0 picks a free port.")
 
 
+class LLMSettings(BaseModel):
+    """An OpenAI-compatible chat server (Ollama, llama.cpp, vLLM, LM Studio…) that writes the
+    answer from the retrieved papers. Off unless `url` is set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(
+        None, description="Base URL of the API, up to and including /v1, e.g. "
+                          "http://127.0.0.1:11434/v1 for Ollama. None: extractive answers only.")
+    model: str = Field("default", min_length=1,
+                       description="Model name as the server knows it (llama.cpp's server "
+                                   "takes any name for the model it serves).")
+    api_key: SecretStr | None = Field(None, description="Sent as a bearer token when set.")
+    timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for the server to connect, to start "
+                                "answering, and between two pieces of the answer.")
+    temperature: float = Field(0.0, ge=0, le=2, description="0 gives the most literal answers.")
+    max_tokens: int = Field(400, ge=16, description="Longest answer the server may write.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"the LLM URL must start with http:// or https://, not {value!r}")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PAPERCHAT_", env_nested_delimiter="__", extra="forbid"
@@ -74,6 +106,7 @@ class Settings(BaseSettings):
         "weights (about 2.5x faster, mean cosine 0.995 to torch) or sentence-transformers.")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
     @property
     def library_dir(self) -> Path:
@@ -81,5 +114,14 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides) -> Settings:
-    """Settings from the environment, with explicit values (flags, arguments) on top."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings from the environment, with explicit values (flags, arguments) on top.
+    A section given as a dict is merged field by field into the environment's."""
+    settings = Settings(**{k: v for k, v in overrides.items()
+                           if v is not None and not isinstance(v, dict)})
+    for section, fields in overrides.items():
+        if isinstance(fields, dict):
+            current = getattr(settings, section)
+            given = {k: v for k, v in fields.items() if v is not None}
+            merged = type(current).model_validate({**current.model_dump(), **given})
+            settings = settings.model_copy(update={section: merged})
+    return settings
