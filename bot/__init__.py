@@ -20,7 +20,7 @@ from bot.records import (
     RejectedChunk,
     Source,
 )
-from bot.settings import Settings, get_settings
+from bot.settings import LLMSettings, Settings, get_settings
 
 __all__ = [
     "Answer",
@@ -32,6 +32,7 @@ __all__ = [
     "IngestError",
     "IngestReport",
     "Layout",
+    "LLMSettings",
     "LibraryError",
     "Paper",
     "PaperBot",

@@ -474,3 +474,14 @@ def test_web_chat_streams_the_draft_then_shows_the_verified_answer(stub_bot, stu
     assert len(drafts) == 4 and drafts[0].startswith("Synthetic")
     assert shown[-1].startswith("Synthetic returns help [\\[1\\]](#")  # linked to its card
     assert "99" not in shown[-1] and WRITING not in shown[-1]
+
+
+def test_readme_python_example_with_a_real_server(llama_url, capsys):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    (example,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+                  if "ask_stream" in b]
+    example = example.replace("http://127.0.0.1:8000/v1", llama_url)
+    exec(compile(example, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert re.search(r"^llm (None|Removed citations)", out, flags=re.MULTILINE), out
+    assert "[1]" in out
