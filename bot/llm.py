@@ -76,7 +76,7 @@ def write_answer(extractive: Answer, sources: list[Source], settings: LLMSetting
             yield reply
         text, citations, removed = verify(reply, extractive.citations)
     except LLMFailure as failure:
-        log.warning("language model answer not used: %s", failure)
+        log.info("language model answer not used: %s", failure)
         yield extractive.model_copy(update={
             "text": templates.render("fallback", reason=str(failure), answer=extractive.text),
             "note": f"The language model's answer is not shown: {failure}."})
