@@ -31,6 +31,8 @@ SENTINEL = "NO ANSWER IN THE SOURCES"
 SENTENCES_PER_SOURCE = 3
 # [3], [1, 2] or [1; 2]: one or more source numbers in brackets.
 CITATION_GROUP = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+# The prompt's own tags, which a small model may copy back into its answer.
+PROMPT_TAGS = re.compile(r'</?sources?(?:\s+n="\d+")?>')
 SPACE_BEFORE_PUNCTUATION = re.compile(r"[ \t]+([.,;:!?)])")
 ERROR_DETAIL_CHARS = 200
 log = logging.getLogger(__name__)
@@ -186,6 +188,7 @@ def verify(reply: str, given: list[Citation]) -> tuple[str, list[Citation], list
         raise LLMFailure("the model found no answer in the papers it was given")
     if not reply.strip():
         raise LLMFailure("the model's reply was empty")
+    reply = PROMPT_TAGS.sub("", reply)
     by_number = {c.n: c for c in given}
     renumbered: dict[int, int] = {}
     removed: list[int] = []
@@ -205,6 +208,7 @@ def verify(reply: str, given: list[Citation]) -> tuple[str, list[Citation], list
         raise LLMFailure("the model's answer cited none of the papers it was given")
     text = SPACE_BEFORE_PUNCTUATION.sub(r"\1", "".join(pieces))
     text = "\n".join(" ".join(line.split()) for line in text.strip().splitlines())
+    text = re.sub(r"\n{3,}", "\n\n", text)
     citations = [by_number[old].model_copy(update={"n": new})
                  for old, new in renumbered.items()]
     return text, citations, sorted(set(removed))

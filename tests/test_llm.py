@@ -270,6 +270,13 @@ def test_verify_refuses(reply, reason):
         verify(reply, _citations(3))
 
 
+def test_verify_drops_the_prompts_tags_copied_back():
+    text, _, _ = verify('<sources>\n<source n="1">\n[1] Paper 1 (2021)\nIt holds.\n</source>'
+                        '\n\n<source n="2">\n[2] Paper 2 (2022)\n</source>\n</sources>',
+                        _citations(2))
+    assert text == "[1] Paper 1 (2021)\nIt holds.\n\n[2] Paper 2 (2022)"
+
+
 def test_verify_shows_the_model_text_as_text():
     text, _, removed = verify(INJECTION + " It holds [1].", _citations(1))
     assert_no_live_markup(text)
@@ -500,3 +507,44 @@ def test_readme_python_example_with_a_real_server(llama_url, capsys):
     out = capsys.readouterr().out
     assert re.search(r"(^|\r)llm (None|Removed citations)", out, flags=re.MULTILINE), out[-500:]
     assert "[1]" in out
+
+
+def test_web_chat_in_a_browser_streams_a_real_models_answer(llama_url, seed_library_dir,
+                                                             embedder):
+    """Debian's chromium, as in tests/test_browser.py: the draft shows while the model
+    writes, then the checked answer with its [n] linked to the cards."""
+    from bot.app import launch
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        if os.environ.get("PAPERCHAT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{chromium} is missing: apt-get install chromium")
+        pytest.skip(f"{chromium} is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from test_browser import CHROMIUM_FLAGS, TIMEOUT_MS, ask, shot
+
+    app, url = launch(llm_bot(seed_library_dir, embedder, llama_url), port=0, block=False)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
+                                                 args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(url)
+            page.evaluate("""() => {
+                window.seen = [];
+                new MutationObserver(() => document.querySelectorAll('.message.bot')
+                    .forEach(m => window.seen.push(m.innerText))).observe(
+                    document.body, {subtree: true, childList: true, characterData: true});
+            }""")
+            ask(page, QUESTION)
+            answer = page.locator(".message.bot").last
+            sync_api.expect(answer).to_contain_text("Writing…", timeout=120_000)
+            sync_api.expect(answer).not_to_contain_text("Writing…", timeout=120_000)
+            sync_api.expect(answer.get_by_role("link", name="[1]").first).to_be_visible()
+            seen = page.evaluate("window.seen")
+            assert any("Writing… the citations are checked" in text for text in seen)
+            shot(page, "llm-answer")
+            browser.close()
+    finally:
+        app.close()
