@@ -217,7 +217,7 @@ class PaperBot:
                                 threshold=self.settings.retrieval.answer_threshold,
                                 templates=self.templates)
         if answer.abstained or self.settings.llm.url is None:
-            yield answer  # nothing relevant: the model is not asked to write about nothing
+            yield answer  # nothing relevant, or no model set up: the quoted answer
             return
         sources = [Source(c, self.retriever.top_sentences(query_vector, c.paper.id,
                                                           SENTENCES_PER_SOURCE))
