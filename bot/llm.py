@@ -117,6 +117,8 @@ def stream_reply(settings: LLMSettings, messages: list[dict[str, str]]) -> Itera
                          f"{settings.timeout:g} s") from None
     except httpx.ConnectError:
         raise LLMFailure(f"the server at {settings.url} cannot be reached") from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise LLMFailure(f"{settings.url} cannot be called ({exc})") from None
     except httpx.HTTPError:
         raise LLMFailure("the connection to the server broke off before the answer was "
                          "complete") from None

@@ -84,6 +84,7 @@ class LLMSettings(BaseModel):
             return None
         value = value.strip().rstrip("/")
         parts = urlsplit(value)
+        _ = parts.port  # a ValueError for a port out of range
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"the LLM URL must start with http:// or https://, not {value!r}")
         return value

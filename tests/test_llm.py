@@ -477,11 +477,16 @@ def test_cli_ask_with_a_real_server(llama_url, seed_library_dir, capsys):
     assert answer.answerer == "llm" and answer.citations
 
 
-def test_cli_refuses_a_bad_llm_url(capsys):
+@pytest.mark.parametrize("url, message", [
+    ("localhost:11434", "must start with http:// or https://"),
+    ("http://127.0.0.1:99999/v1", "out of range"),
+])
+def test_cli_refuses_a_bad_llm_url(capsys, url, message):
     with pytest.raises(SystemExit) as exited:
-        main(["ask", QUESTION, "--llm-url", "localhost:11434"])
+        main(["ask", QUESTION, "--llm-url", url])
     assert exited.value.code == 2
-    assert "must start with http:// or https://" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
 
 
 # -- the web chat -----------------------------------------------------------------------------
