@@ -27,8 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.settings = _settings(args)
     except ValidationError as exc:
-        parser.error("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                               for e in exc.errors()))
+        section = "llm." if exc.title == "LLMSettings" else ""  # the flags' section
+        parser.error("; ".join(
+            f"setting {section}{'.'.join(map(str, e['loc']))}: "
+            + e["msg"].removeprefix("Value error, ") for e in exc.errors()))
     try:
         return args.run(args, filters)
     except PaperchatError as exc:
