@@ -209,7 +209,7 @@ def test_crlf_and_byte_order_mark(tmp_path, seed_files):
     (b"", "the file is empty"),
     (b"\n\n   \n", "the file is empty"),
     (b"Dear diary,\ntoday nothing happened.\n", "no known layout"),
-    (b"Abstract:caf\xe9 au lait\n", "not UTF-8 text"),
+    (b"\x00\x9f\xff\xfe binary \x81\n", "no known layout"),
 ])
 def test_broken_files_name_the_file(tmp_path, content, message):
     path = tmp_path / "bad.txt"
@@ -217,6 +217,17 @@ def test_broken_files_name_the_file(tmp_path, content, message):
     with pytest.raises(IngestError, match=message) as caught:
         ingest([path])
     assert str(path) in str(caught.value)
+
+
+def test_a_line_in_another_encoding_is_read_and_reported(tmp_path):
+    path = tmp_path / "mixed.txt"
+    path.write_bytes("Abstract:Caf\u00e9 cr\u00e8me in UTF-8.\n".encode()
+                     + b"Abstract:caf\xe9 au lait in Windows-1252 \x93quoted\x94.\n")
+    corpus = ingest([path])
+    assert [p.abstract for p in corpus.papers] == [
+        "Caf\u00e9 cr\u00e8me in UTF-8.", "caf\u00e9 au lait in Windows-1252 \u201cquoted\u201d."]
+    (warning,) = corpus.report.files[0].warnings
+    assert warning.line == 2 and "not UTF-8" in warning.reason
 
 
 def test_missing_path_and_empty_corpus(tmp_path):

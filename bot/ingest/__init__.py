@@ -6,9 +6,11 @@ one per file unless the caller names it; `merge` folds sightings of the same pap
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import io
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,24 +69,41 @@ def fingerprint(files: Sequence[Path], layout: Layout | None = None) -> str:
     return digest.hexdigest()
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+def _open_binary(path: Path) -> io.BufferedIOBase:
     with path.open("rb") as fh:
         gzipped = fh.read(2) == _GZIP_MAGIC
-    raw = gzip.open(path, "rb") if gzipped else path.open("rb")
-    # utf-8-sig drops a byte-order mark; newline="" keeps \r\n line counts honest.
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+    return gzip.open(path, "rb") if gzipped else path.open("rb")
 
 
-def _lines(path: Path) -> Iterator[str]:
+def _lines(path: Path, not_utf8: list[int] | None = None) -> Iterator[str]:
+    """The file's lines, split at \\n, \\r\\n or a lone \\r, without their ends; a byte-order
+    mark dropped. Scrapers glue files of several encodings together, so a line that is not
+    UTF-8 is read as Windows-1252 (Latin-1 where that has no character) rather than failing
+    the whole file; its number goes into `not_utf8` for the report."""
+    number = 0
     try:
-        with _open_text(path) as text:
-            for line in text:
-                yield line.rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        raise IngestError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                          "re-save it as UTF-8") from None
-    except (OSError, EOFError) as exc:
+        with _open_binary(path) as raw:
+            for chunk in raw:
+                chunk = chunk.removesuffix(b"\n").removesuffix(b"\r")
+                if number == 0:
+                    chunk = chunk.removeprefix(codecs.BOM_UTF8)
+                for piece in chunk.split(b"\r"):
+                    number += 1
+                    try:
+                        yield piece.decode("utf-8")
+                    except UnicodeDecodeError:
+                        if not_utf8 is not None:
+                            not_utf8.append(number)
+                        yield _decode_legacy(piece)
+    except (OSError, EOFError, zlib.error) as exc:
         raise IngestError(f"{path}: cannot be read ({exc})") from None
+
+
+def _decode_legacy(data: bytes) -> str:
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:  # bytes cp1252 leaves undefined (0x81, 0x8d, ...)
+        return data.decode("latin-1")
 
 
 def detect_layout(lines: Iterable[str], path: str = "<input>") -> Layout:
@@ -113,11 +132,15 @@ def detect_layout(lines: Iterable[str], path: str = "<input>") -> Layout:
 
 def read_file(path: Path, layout: Layout | None = None, *, progress: bool = False
               ) -> tuple[list[Sighting], FileReport]:
+    """A file's records and its report. Every non-blank line lies within a record's span
+    (`Sighting.source.line` to `Sighting.last_line`) or a rejected chunk's (`line` and the
+    `lines` after it): nothing is dropped silently."""
     name = str(path)
     layout = layout or detect_layout(_lines(path), name)
     report = FileReport(file=name, layout=layout)
     sightings: list[Sighting] = []
-    items = counted(READERS[layout](_lines(path), name), desc=f"reading {path.name}",
+    not_utf8: list[int] = []
+    items = counted(READERS[layout](_lines(path, not_utf8), name), desc=f"reading {path.name}",
                     unit="record", enabled=progress)
     for item in items:
         if isinstance(item, RejectedChunk):
@@ -128,6 +151,10 @@ def read_file(path: Path, layout: Layout | None = None, *, progress: bool = Fals
             RejectedChunk(file=name, line=item.source.line, reason=doubt,
                           text=(item.title or item.abstract)[:200])
             for doubt in item.doubts)
+    report.warnings.extend(
+        RejectedChunk(file=name, line=number, text="",
+                      reason="not UTF-8: read as Windows-1252; check its accents")
+        for number in not_utf8)
     report.records = len(sightings)
     return sightings, report
 

@@ -41,6 +41,10 @@ class _Paragraph:
     lines: list[str]
 
     @property
+    def last_line(self) -> int:
+        return self.line + len(self.lines) - 1  # a paragraph's lines are consecutive
+
+    @property
     def text(self) -> str:
         return " ".join(self.lines)
 
@@ -58,7 +62,9 @@ def is_header(paragraph: _Paragraph) -> bool:
 
 def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
     pending: list[_Paragraph] = []
+    last_line = 0  # of the last paragraph read, skipped or not
     for paragraph in _paragraphs(lines):
+        last_line = paragraph.last_line
         ids = [m for m in map(ID_LINE.match, paragraph.lines) if m]
         if not ids:
             if pending and all(CREATED_LINE.match(x) for x in paragraph.lines):
@@ -69,6 +75,7 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
         pending = []
     if pending:
         yield RejectedChunk(file=path, line=pending[0].line, text=pending[0].text[:200],
+                            lines=last_line - pending[0].line + 1,
                             reason="text after the last record with no 'arXiv:ID' line to close it")
 
 
@@ -92,12 +99,13 @@ def _record(
     paragraphs: list[_Paragraph], id_paragraph: _Paragraph, raw_id: str, path: str
 ) -> Sighting | RejectedChunk:
     start = paragraphs[0].line if paragraphs else id_paragraph.line
+    lines = id_paragraph.last_line - start + 1
     if not paragraphs:
-        return RejectedChunk(file=path, line=start, text=id_paragraph.text[:200],
+        return RejectedChunk(file=path, line=start, text=id_paragraph.text[:200], lines=lines,
                              reason="arXiv id with no abstract before it")
     prose = [p for p in paragraphs if not is_comment(p.text) and not is_header(p)]
     if not prose:
-        return RejectedChunk(file=path, line=start, text=paragraphs[0].text[:200],
+        return RejectedChunk(file=path, line=start, text=paragraphs[0].text[:200], lines=lines,
                              reason="no abstract: the block holds only comment lines")
     abstract = max(prose, key=lambda p: len(p.text))
     at = paragraphs.index(abstract)
@@ -105,6 +113,7 @@ def _record(
         source=Source(file=path, line=start, layout=Layout.ARXIV_LISTING),
         abstract=clean_text(abstract.text),
         arxiv_id=normalise_arxiv_id(raw_id),
+        last_line=id_paragraph.last_line,
     )
     if sighting.arxiv_id is None:
         sighting.doubts.append(f"{raw_id!r} is not an arXiv id")

@@ -38,24 +38,29 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
             while j < len(numbered) and not HEADER.match(numbered[j][1]):
                 j += 1
             yield RejectedChunk(file=path, line=start, text=line[:200],
+                                lines=numbered[j - 1][0] - start + 1,
                                 reason=f"{j - i} line(s) outside any record (expected a "
                                        "category+date line such as 'LGJun 4, 2018')")
             i = j
             continue
         body = []
-        for _, following in numbered[i + 1 : i + 3]:
+        last = start
+        for number, following in numbered[i + 1 : i + 3]:
             if HEADER.match(following):
                 break
             body.append(following)
+            last = number
         if len(body) < 2:
             chunk = " | ".join([line, *body])
-            yield RejectedChunk(file=path, line=start, text=chunk[:200], lines=1 + len(body),
+            yield RejectedChunk(file=path, line=start, text=chunk[:200], lines=last - start + 1,
                                 reason="record cut short: a listing record needs a "
                                        "title+authors line and an abstract line")
             i += 1 + len(body)
             continue
-        yield _record(header, body[0], body[1], Source(file=path, line=start,
-                                                        layout=Layout.LISTING))
+        record = _record(header, body[0], body[1], Source(file=path, line=start,
+                                                           layout=Layout.LISTING))
+        record.last_line = last
+        yield record
         i += 3
 
 

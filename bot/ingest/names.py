@@ -13,6 +13,9 @@ _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos
 _NAME_CHARS = re.compile(r"^[\w.'’\-]+$")
 _CAMEL = re.compile(r"[a-z][A-Z]")
 MAX_NAME_TOKENS = 6
+# Each split point is checked against the rest of the line: longer lines are not bylines
+# (real ones are a few hundred characters), and would cost time quadratic in their length.
+MAX_BYLINE_CHARS = 5_000
 
 
 @dataclass
@@ -63,6 +66,8 @@ def split_title_authors(line: str) -> tuple[str, str] | None:
     leaves the fewest lower-to-upper joins at the seam wins (`...LearningDeepMind Team` splits
     before `Deep`, not before `Mind`), and the earliest breaks ties. None when nothing fits.
     """
+    if len(line) > MAX_BYLINE_CHARS:
+        return None
     best: tuple[int, int] | None = None  # (cost, index)
     for i in range(1, len(line) - 1):
         char, before, after = line[i], line[i - 1], line[i + 1]

@@ -20,6 +20,7 @@ class Sighting:
 
     source: Source
     abstract: str
+    last_line: int = 0  # the record's last input line (0: its first, `source.line`)
     title: str | None = None
     authors: list[str] = field(default_factory=list)
     authors_truncated: bool = False
