@@ -40,6 +40,10 @@ class LexicalIndex:
         self._matrix = sp.csc_matrix(
             (scores["data"], scores["indices"], scores["indptr"]),
             shape=(scores["num_docs"], len(scores["indptr"]) - 1), copy=False)
+        # Every index in bounds (SciPy's products trust them: a bad one reads out of memory).
+        self._matrix.check_format(full_check=True)
+        if len(tokens) and (tokens.min() < 0 or tokens.max() >= self._matrix.shape[1]):
+            raise ValueError("paper terms point outside the vocabulary")
         self._tokens = tokens  # every paper's term ids, concatenated
         self._offsets = offsets  # paper row -> start in _tokens (length N + 1)
         squared = self._matrix.multiply(self._matrix)

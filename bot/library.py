@@ -26,6 +26,16 @@ FORMAT_VERSION = 5
 HUB_NEIGHBOURS = 10  # a paper's hubness: mean cosine to this many nearest other papers
 
 
+class FileCheck(BaseModel):
+    """A library file's size and CRC-32, recorded when it is written, checked before it is
+    read: a truncated, damaged or edited file is refused by name instead of being handed to
+    FAISS or SciPy, whose readers trust what they read."""
+
+    size: int
+    crc32: int | None = Field(None, description="None for the sentence vectors: the largest "
+                              "file (880 MB at 75k papers), checked by size and header only.")
+
+
 class Manifest(BaseModel):
     """What a library folder holds and how it was built; written last, read first."""
 
@@ -41,6 +51,8 @@ class Manifest(BaseModel):
     layout: Layout | None = None
     generation: str = Field(description="Names this build's files; changes on every write.")
     files: dict[str, str] = Field(default_factory=dict)
+    checks: dict[str, FileCheck] = Field(
+        default_factory=dict, description="Every file of the build by its path in the folder.")
     built_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
 

@@ -112,8 +112,10 @@ class PaperBot:
         # The model loads while the library does: every question needs both.
         warming = threading.Thread(target=embedder.warm_up, name="warm-up", daemon=True)
         warming.start()
-        library = store.load()
-        warming.join()
+        try:
+            library = store.load()
+        finally:  # an interpreter that exits while the model loads in a thread aborts
+            warming.join()
         if library.embedder_identity != embedder.identity:
             raise LibraryError(
                 f"{store.root} was built with another model or encoder "

@@ -12,7 +12,8 @@
 
 Every build writes files under a fresh generation name, then swaps the manifest in with an
 atomic rename, then deletes other generations. A crash at any moment leaves the previous
-manifest pointing at complete files. Nothing is pickled.
+manifest pointing at complete files. The manifest records each file's size and CRC-32
+(`FileCheck`), checked before the file is read. Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import fcntl
 import os
 import secrets
 import shutil
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.errors import LibraryError
 from bot.lexical import LexicalIndex
-from bot.library import FORMAT_VERSION, Library, Manifest
+from bot.library import FORMAT_VERSION, FileCheck, Library, Manifest
 from bot.records import IngestReport, Paper
 from embeddings import EmbeddingCache, IndexFileError, VectorFile, VectorIndex
 
@@ -41,6 +43,8 @@ LEGACY_EMBEDDING_CACHE = ("embeddings.sqlite", "embeddings.sqlite-wal", "embeddi
 LOCK = ".lock"
 UPLOADS = "uploads"  # files added through the web app
 _REBUILD = "re-run `paperchat ingest` to rebuild it"
+_UNCHECKED = ("sentences",)  # by size and header only: see FileCheck
+_READ_BLOCK = 1 << 22
 
 
 class _PaperFile(BaseModel):
@@ -94,6 +98,7 @@ class LibraryStore:
                 raise FileNotFoundError(found)
             return found
 
+        self._verify(manifest)
         papers_path = path("papers")
         try:
             stored = _PaperFile.model_validate_json(papers_path.read_bytes())
@@ -114,7 +119,7 @@ class LibraryStore:
         lexical_path = path("lexical")
         try:
             lexical = LexicalIndex.read(lexical_path)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, IndexError, TypeError) as exc:
             raise LibraryError(f"{lexical_path} is damaged ({_short(exc)}); {_REBUILD}") from None
 
         problems = []
@@ -135,6 +140,22 @@ class LibraryStore:
         return Library(papers=stored.papers, report=stored.report, doc_index=doc_index,
                        lexical=lexical, sentence_vectors=vectors, sentence_spans=spans,
                        hubness=hubness, manifest=manifest)
+
+    def _verify(self, manifest: Manifest) -> None:
+        """Every file as the build wrote it: same size, same CRC-32. Raises FileNotFoundError
+        for a missing file (a newer build may have just replaced it; `load` retries)."""
+        for name, check in manifest.checks.items():
+            path = self.root / name
+            if ".." in Path(name).parts or name.startswith("/"):
+                raise LibraryError(f"{self.manifest_path} names a file outside the library "
+                                   f"({name}); {_REBUILD}")
+            size = path.stat().st_size
+            if size != check.size:
+                raise LibraryError(f"{path} is damaged ({size:,} bytes, the build wrote "
+                                   f"{check.size:,}); {_REBUILD}")
+            if check.crc32 is not None and _crc32(path) != check.crc32:
+                raise LibraryError(f"{path} is damaged (its checksum differs from the one "
+                                   f"the build recorded); {_REBUILD}")
 
     @staticmethod
     def _read_array(path: Path, dtype: type) -> np.ndarray:
@@ -161,7 +182,8 @@ class LibraryStore:
         self._write(files["hubness"], lambda p: _save_npy(p, library.hubness.reshape(-1, 1)))
         self._write_dir(files["lexical"], library.lexical.write)
         library.manifest = library.manifest.model_copy(
-            update={"generation": generation, "files": files})
+            update={"generation": generation, "files": files,
+                    "checks": self._checks(files)})
         manifest_json = library.manifest.model_dump_json(indent=2).encode()
         self._write(MANIFEST, lambda p: p.write_bytes(manifest_json))
         _fsync_dir(self.root)
@@ -173,6 +195,18 @@ class LibraryStore:
                 shutil.rmtree(stale, ignore_errors=True)
             else:
                 stale.unlink(missing_ok=True)
+
+    def _checks(self, files: dict[str, str]) -> dict[str, FileCheck]:
+        """Size and CRC-32 of every file of a build (a folder's files one by one), read back
+        from disk once they are in place."""
+        checks = {}
+        for kind, name in files.items():
+            path = self.root / name
+            for item in sorted(path.iterdir()) if path.is_dir() else [path]:
+                checks[str(item.relative_to(self.root))] = FileCheck(
+                    size=item.stat().st_size,
+                    crc32=None if kind in _UNCHECKED else _crc32(item))
+        return checks
 
     def _write(self, name: str, write) -> None:
         final = self.root / name
@@ -250,6 +284,14 @@ class LibraryStore:
 def _save_npy(path: Path, array: np.ndarray) -> None:
     with path.open("wb") as fh:
         np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    with path.open("rb") as fh:
+        while block := fh.read(_READ_BLOCK):
+            crc = zlib.crc32(block, crc)
+    return crc
 
 
 def _fsync_dir(path: Path) -> None:

@@ -119,10 +119,14 @@ class EmbeddingCache:
             fh.write(vectors.tobytes())
             fh.flush()
             os.fsync(fh.fileno())
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO keys VALUES (?, ?, ?)",
-                [(self._model_id, d, first + i) for i, d in enumerate(digests)])
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO keys VALUES (?, ?, ?)",
+                    [(self._model_id, d, first + i) for i, d in enumerate(digests)])
+        except sqlite3.DatabaseError as exc:
+            raise CacheError(f"{self.folder / KEYS_FILE}: not a writable embedding cache "
+                             f"({exc})") from None
 
     def absorb_legacy(self, path: Path) -> int:
         """Copy this model's vectors from a cache of the earlier layout (vectors inside
