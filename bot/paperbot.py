@@ -74,6 +74,7 @@ class PaperBot:
         current = cls._try_load(store)
         if (current is not None and current.manifest.corpus_fingerprint == corpus_fingerprint
                 and current.embedder_identity == embedder.identity):
+            store.tidy(current.manifest)  # a build killed after its commit left files behind
             return cls(current, embedder=embedder, settings=settings, store=store)
         with store.writing():
             corpus = ingest(files, layout, progress=progress)

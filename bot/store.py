@@ -187,7 +187,26 @@ class LibraryStore:
         manifest_json = library.manifest.model_dump_json(indent=2).encode()
         self._write(MANIFEST, lambda p: p.write_bytes(manifest_json))
         _fsync_dir(self.root)
-        keep = {MANIFEST, LOCK, *files.values()}
+        self._sweep(set(files.values()))
+
+    def leftovers(self, manifest: Manifest) -> list[Path]:
+        """Files of other builds and temporary files: what a killed build leaves behind."""
+        keep = {MANIFEST, LOCK, *manifest.files.values()}
+        return [p for p in self.root.iterdir() if p.name not in keep and _is_ours(p.name)]
+
+    def tidy(self, manifest: Manifest) -> None:
+        """Remove what a killed build left behind, unless a build is running now (whose new
+        files are not in the manifest yet)."""
+        if not self.leftovers(manifest):
+            return
+        try:
+            with self.writing():
+                self._sweep(set(self.read_manifest().files.values()))
+        except LibraryError:
+            pass  # a build is running; it sweeps when it commits
+
+    def _sweep(self, current: set[str]) -> None:
+        keep = {MANIFEST, LOCK, *current}
         for stale in self.root.iterdir():
             if stale.name in keep or not _is_ours(stale.name):
                 continue
