@@ -5,7 +5,7 @@
     answer = bot.ask("Which papers study credit assignment over long delays?")
 """
 
-from bot.errors import IngestError, LibraryError, PaperchatError, QueryError
+from bot.errors import IngestError, LibraryError, PaperchatError, QueryError, SettingsError
 from bot.ingest import Corpus, ingest
 from bot.paperbot import PaperBot
 from bot.records import (
@@ -40,6 +40,7 @@ __all__ = [
     "QueryError",
     "RejectedChunk",
     "Settings",
+    "SettingsError",
     "Source",
     "get_settings",
     "ingest",

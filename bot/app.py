@@ -7,9 +7,11 @@ gradio_client.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -69,6 +71,7 @@ ADD_HELP = ("Add your own papers: paper listings (`.txt`), arXiv listings or JSO
             "cannot be read as a paper is listed below with its file and line.")
 SEARCHING = "*Searching the library…*"
 WRITING = "*Writing… the citations are checked when the answer is complete.*"
+QUEUE_SIZE = 256  # requests waiting for a worker; 50 users at once fill a fifth of it
 
 
 class Served:
@@ -291,17 +294,30 @@ def build_app(bot: PaperBot) -> gr.Blocks:
 
 
 def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
-           block: bool = True) -> tuple[gr.Blocks, str]:
-    """Serve the chat. Never a public share link; analytics off."""
+           block: bool = True, auth: list[tuple[str, str]] | None = None
+           ) -> tuple[gr.Blocks, str]:
+    """Serve the chat. Never a public share link; analytics off; a login if `auth` names
+    any (user, password) pairs."""
     app = build_app(bot)
-    # Retrieval is CPU bound and short: two workers match the cores, the rest queue.
-    app.queue(default_concurrency_limit=2)
-    _, url, _ = app.launch(
+    # Retrieval is CPU bound and short: two workers match the cores, the rest wait in a
+    # bounded queue (README, "Serving many users"): past it a request is refused at once.
+    app.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
+    if not auth and not _is_loopback(host):
+        print(f"paperchat: serving on {host} without a login: anyone who can reach it can use "
+              "it (see `paperchat serve --auth-file`)", file=sys.stderr)
+    _, url, _ = app.launch(auth=auth or None, auth_message="paperchat: log in to continue",
         server_name=host, server_port=port or free_port(host), share=False, ssr_mode=False,
         prevent_thread_lock=not block, show_error=False, quiet=not block,
         footer_links=["api"], theme=gr.themes.Soft(), favicon_path=str(FAVICON),
         css=CSS, head=HEAD)
     return app, url
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def link_citations(text: str) -> str:

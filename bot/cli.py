@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import SecretStr, TypeAdapter, ValidationError
 
-from bot.errors import PaperchatError
+from bot.errors import PaperchatError, SettingsError
 from bot.paperbot import PaperBot
 from bot.records import Filters, Hit, Layout, Paper
-from bot.settings import Settings, get_settings
+from bot.settings import Settings, get_settings, parse_credentials
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     sub.add_argument("--port", type=int, help="port (default 7860; 0 picks a free one)")
     with_llm(sub)
+    sub.add_argument("--auth-file", metavar="FILE",
+                     help="require a login: one 'user:password' a line (default: "
+                          "$PAPERCHAT_SERVER__AUTH, else no login)")
 
     sub = command("ingest", _ingest, "build or update a library from listing files")
     with_corpus(sub, required=True)
@@ -159,8 +163,22 @@ def _serve(args: argparse.Namespace, _: Filters | None) -> int:
         bot = _open(args)
     server = args.settings.server
     launch(bot, host=args.host or server.host,
-           port=args.port if args.port is not None else server.port)
+           port=args.port if args.port is not None else server.port,
+           auth=_logins(args.auth_file, server.auth))
     return 0
+
+
+def _logins(auth_file: str | None, setting: SecretStr | None) -> list[tuple[str, str]] | None:
+    """The logins `serve` requires: from --auth-file, else $PAPERCHAT_SERVER__AUTH, else none."""
+    if auth_file:
+        try:
+            text = Path(auth_file).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{auth_file}: cannot be read ({exc})") from None
+        return parse_credentials(text, auth_file, separator="\n")
+    if setting is not None:
+        return parse_credentials(setting.get_secret_value(), "PAPERCHAT_SERVER__AUTH")
+    return None
 
 
 def _ingest(args: argparse.Namespace, _: Filters | None) -> int:

@@ -13,5 +13,9 @@ class LibraryError(PaperchatError):
     """A library folder is missing, damaged, locked, or was built differently."""
 
 
+class SettingsError(PaperchatError):
+    """A setting or settings file that cannot be used as given (such as a malformed login)."""
+
+
 class QueryError(PaperchatError):
     """A question or reference that cannot be answered as asked (blank, too long, unknown)."""

@@ -10,6 +10,8 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.errors import SettingsError
+
 
 class RetrievalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -56,6 +58,9 @@ class ServerSettings(BaseModel):
 
     host: str = Field("127.0.0.1", description="Interface to bind; loopback unless exposed.")
     port: int = Field(7860, ge=0, le=65535, description="0 picks a free port.")
+    auth: SecretStr | None = Field(
+        None, description="Require a login: 'user:password', several separated by commas. "
+                          "`paperchat serve --auth-file` reads them from a file instead.")
 
 
 class LLMSettings(BaseModel):
@@ -112,6 +117,24 @@ class Settings(BaseSettings):
     @property
     def library_dir(self) -> Path:
         return (self.index_dir or self.home / "library").expanduser()
+
+
+def parse_credentials(text: str, source: str, *, separator: str = ",") -> list[tuple[str, str]]:
+    """'user:password' pairs (split at the first colon) from a setting or a file; blank
+    entries and '#' comments skipped. Errors name the entry by position, never its text."""
+    pairs = []
+    for number, entry in enumerate(text.split(separator), start=1):
+        entry = entry.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        user, colon, password = entry.partition(":")
+        if not colon or not user.strip() or not password:
+            what = "line" if separator == "\n" else "entry"
+            raise SettingsError(f"{source}: {what} {number} is not 'user:password'")
+        pairs.append((user.strip(), password))
+    if not pairs:
+        raise SettingsError(f"{source}: no 'user:password' login in it")
+    return pairs
 
 
 def get_settings(**overrides) -> Settings:
