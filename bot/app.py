@@ -72,6 +72,10 @@ ADD_HELP = ("Add your own papers: paper listings (`.txt`), arXiv listings or JSO
 SEARCHING = "*Searching the library…*"
 WRITING = "*Writing… the citations are checked when the answer is complete.*"
 QUEUE_SIZE = 256  # requests waiting for a worker; 50 users at once fill a fifth of it
+# Sessions whose state the server keeps (the oldest is dropped first). Each holds a copy of
+# every component's settings, ~100 KB here, and every HTTP call without a session makes one:
+# Gradio's 10,000 let memory grow by ~1 GB under load (bench/load.py).
+SESSION_CAPACITY = 500
 
 
 class Served:
@@ -305,11 +309,12 @@ def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
     if not auth and not _is_loopback(host):
         print(f"paperchat: serving on {host} without a login: anyone who can reach it can use "
               "it (see `paperchat serve --auth-file`)", file=sys.stderr)
-    _, url, _ = app.launch(auth=auth or None, auth_message="paperchat: log in to continue",
+    _, url, _ = app.launch(
         server_name=host, server_port=port or free_port(host), share=False, ssr_mode=False,
         prevent_thread_lock=not block, show_error=False, quiet=not block,
         footer_links=["api"], theme=gr.themes.Soft(), favicon_path=str(FAVICON),
-        css=CSS, head=HEAD)
+        css=CSS, head=HEAD, auth=auth or None, auth_message="paperchat: log in to continue",
+        state_session_capacity=SESSION_CAPACITY)
     return app, url
 
 
