@@ -107,11 +107,16 @@ HUNT = """() => {
         }
     }
     for (const s of document.querySelectorAll('script')) {
+        // Gradio's own config script carries the papers as JSON data; any other script
+        // mentioning the payloads came from content.
+        if (s.textContent.startsWith('window.gradio_config =')) continue;
         if (/__pwned|alert\\(/.test(s.textContent)) found.push('script from content');
     }
     for (const tag of ['iframe', 'svg[onload]', 'img[src="x"]', 'details[ontoggle]', 'style']) {
         for (const el of document.querySelectorAll(tag)) {
-            if (/pwned|display: none/.test(el.outerHTML)) found.push(`${tag} from content`);
+            if (/pwned/.test(el.outerHTML) || el.outerHTML.includes('body { display: none }')) {
+                found.push(`${tag} from content`);
+            }
         }
     }
     return {found, pwned: window.__pwned === undefined ? null : String(window.__pwned)};
@@ -159,8 +164,10 @@ def test_hostile_papers_and_questions_stay_inert_in_the_browser(chromium, hostil
     page.mouse.move(300, 300)
     for card in page.locator(".citation-card").all()[:6]:
         card.hover()  # mouse-over handlers, if any had survived
-    assert "<script>window.__pwned" in answer.inner_text() or "<script>" in \
-        page.locator(".citation-card").first.inner_text()  # shown as text, not run
+    cards = "\n".join(page.locator(".citation-card").all_inner_texts())
+    shown = [p for p in PAYLOADS if p in cards]  # the markup shown as text, not run
+    assert len(shown) >= 3, cards[:500]
+    assert "\u202e" not in cards and "\x1b" not in cards  # removed when the paper was read
     _assert_clean(page, dialogs)
     shot(page, "hostile-answer")
 
@@ -187,7 +194,7 @@ def test_hostile_papers_and_questions_stay_inert_in_the_browser(chromium, hostil
     shot(page, "hostile-similar")
 
     # The papers tab: a table of every hostile title and author, filtered by a hostile string.
-    page.get_by_role("tab", name="Papers").click()
+    page.get_by_role("tab", name="Papers", exact=True).click()
     page.get_by_label("Filter by title or author").fill("<img")
     page.wait_for_timeout(1500)
     page.get_by_text("Ingest report").click()

@@ -50,7 +50,7 @@ def _record(obj: dict[str, Any], source: Source, line: str) -> Sighting | Reject
     sighting.title = clean_text(title) if isinstance(title, str) and title.strip() else None
 
     raw_id = obj.get("id", obj.get("_id"))
-    raw_id = str(raw_id).strip() if raw_id is not None else None
+    raw_id = clean_text(str(raw_id)) or None if raw_id is not None else None
     sighting.arxiv_id = normalise_arxiv_id(obj.get("arxiv_id") or raw_id)
     if sighting.arxiv_id is None and raw_id:
         sighting.source_id = raw_id
@@ -60,7 +60,7 @@ def _record(obj: dict[str, Any], source: Source, line: str) -> Sighting | Reject
     if isinstance(categories, str):
         categories = categories.split()
     if isinstance(categories, list):
-        sighting.categories = [str(c) for c in categories if str(c).strip()]
+        sighting.categories = [clean_text(str(c)) for c in categories if clean_text(str(c))]
     comment = obj.get("comment")
     sighting.comment = clean_text(comment) if isinstance(comment, str) and comment.strip() else None
     sighting.date = _first_date(obj)

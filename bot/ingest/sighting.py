@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from bot.records import Source
 
 _SPACE_RUN = re.compile(r"\s+")
+# Control characters (a terminal's escapes, NUL, bell) and the bidirectional overrides that
+# make text display in another order than it reads: never meant as content.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # arXiv ids: new style 2403.05530(v2), old style cs.LG/0601001(v1).
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?\s*(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
@@ -35,8 +38,9 @@ class Sighting:
 
 
 def clean_text(text: str) -> str:
-    """Collapse whitespace runs (arXiv metadata wraps abstracts at 80 columns)."""
-    return _SPACE_RUN.sub(" ", text).strip()
+    """Collapse whitespace runs (arXiv metadata wraps abstracts at 80 columns); control
+    characters and bidirectional overrides become spaces."""
+    return _SPACE_RUN.sub(" ", _INVISIBLE.sub(" ", text)).strip()
 
 
 def normalise_arxiv_id(raw: str | None) -> str | None:
