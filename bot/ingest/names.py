@@ -16,6 +16,9 @@ MAX_NAME_TOKENS = 6
 # Each split point is checked against the rest of the line: longer lines are not bylines
 # (real ones are a few hundred characters), and would cost time quadratic in their length.
 MAX_BYLINE_CHARS = 5_000
+# The longest author list worth checking name by name (a 3,000-author collaboration is about
+# 60,000 characters); a longer line is prose, glued lines or junk.
+MAX_AUTHOR_LIST_CHARS = 100_000
 
 
 @dataclass
@@ -49,6 +52,8 @@ def is_plausible_name(name: str) -> bool:
 
 
 def is_author_list(text: str) -> bool:
+    if len(text) > MAX_AUTHOR_LIST_CHARS:
+        return False
     field = parse_author_field(text)
     return bool(field.authors) and all(is_plausible_name(n) for n in field.authors)
 
