@@ -29,7 +29,12 @@ from embeddings.model import default_embedder
 SEED_DIR = Path(__file__).parent / "seed"
 SAME_PAPER_COSINE = 0.98  # pasted text this close to a paper's own vector is that paper
 CLOSE_TITLE_RATIO = 0.9
+ADD_ATTEMPTS = 3  # an add that finds the library rebuilt under it starts over
 log = logging.getLogger(__name__)
+
+
+class LibraryChanged(LibraryError):
+    """Another process rebuilt the library between reading and writing it."""
 
 
 class PaperBot:
@@ -61,10 +66,13 @@ class PaperBot:
         settings: Settings | None = None,
         embedder: Embedder | None = None,
         progress: bool = False,
+        expected_generation: str | None = None,
     ) -> PaperBot:
         """The library of these files, loaded if already built, else (re)built and saved.
 
         A rebuild embeds only papers and sentences whose text the previous build lacks.
+        With `expected_generation`, a rebuild happens only if the folder still holds that
+        build; if another process wrote it meanwhile, LibraryChanged is raised.
         """
         settings = settings or get_settings()
         embedder = embedder or default_embedder(settings.encoder)
@@ -77,6 +85,10 @@ class PaperBot:
             store.tidy(current.manifest)  # a build killed after its commit left files behind
             return cls(current, embedder=embedder, settings=settings, store=store)
         with store.writing():
+            if (expected_generation is not None and store.exists()
+                    and store.read_manifest().generation != expected_generation):
+                raise LibraryChanged(f"{store.root} was rebuilt by another paperchat process "
+                                     "meanwhile; run the command again")
             corpus = ingest(files, layout, progress=progress)
             try:
                 cache = store.embedding_cache(embedder.identity, embedder.dim)
@@ -148,21 +160,33 @@ class PaperBot:
 
     def add(self, paths: Sequence[str | Path], *, layout: Layout | None = None,
             progress: bool = False) -> PaperBot:
-        """A bot over this library's corpus plus these files (merged, embedded if new)."""
+        """A bot over this library's corpus plus these files (merged, embedded if new).
+
+        The corpus is the one on disk when the build starts: files another process added
+        meanwhile are kept (a stale list would drop their papers)."""
         if self.store is None:
             raise LibraryError("this library was never saved, so it cannot be extended")
-        if layout is not None and layout != self.library.manifest.layout:
-            raise LibraryError("added files must share the library's layout setting")
-        known = self.library.manifest.corpus_paths
-        gone = [p for p in known if not Path(p).is_file()]
-        if gone:  # rebuilding without them would drop their papers from the library
-            raise LibraryError(
-                f"{len(gone)} file(s) this library was built from are gone (first: {gone[0]}); "
-                "put them back, or ingest the whole corpus anew")
-        new = [str(p) for p in expand_paths(paths) if str(p) not in known]
-        return PaperBot.from_corpus(known + new, self.store.root, layout=layout,
-                                    settings=self.settings, embedder=self.embedder,
-                                    progress=progress)
+        for attempt in range(ADD_ATTEMPTS):
+            manifest = (self.store.read_manifest() if self.store.exists()
+                        else self.library.manifest)
+            if layout is not None and layout != manifest.layout:
+                raise LibraryError("added files must share the library's layout setting")
+            known = manifest.corpus_paths
+            gone = [p for p in known if not Path(p).is_file()]
+            if gone:  # rebuilding without them would drop their papers from the library
+                raise LibraryError(
+                    f"{len(gone)} file(s) this library was built from are gone (first: "
+                    f"{gone[0]}); put them back, or ingest the whole corpus anew")
+            new = [str(p) for p in expand_paths(paths) if str(p) not in known]
+            try:
+                return PaperBot.from_corpus(
+                    known + new, self.store.root, layout=layout, settings=self.settings,
+                    embedder=self.embedder, progress=progress,
+                    expected_generation=manifest.generation)
+            except LibraryChanged:
+                if attempt == ADD_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _try_load(store: LibraryStore) -> Library | None:

@@ -31,9 +31,17 @@ def test_ingest_killed_twenty_times_never_loses_the_library(tmp_path, seed_libra
     assert result["final_papers"] > 68
 
 
+TOPICS = {"one.txt": "Soft robots that learn to juggle flaming torches.",
+          "first.txt": "Quantum annealing schedules for protein folding on spin glasses.",
+          "second.txt": "A survey of bird migration tracking with low-power radio tags.",
+          "meanwhile.txt": "Federated learning of keyboard predictions on mobile phones.",
+          "later.txt": "Seismic inversion with physics-informed neural operators."}
+
+
 def _extra(tmp_path, name: str) -> str:
+    """A file of one paper, on a topic of its own (alike ones would merge into one)."""
     path = tmp_path / name
-    path.write_text(f"Abstract:Soft robots that learn to juggle, take {name}.\n", encoding="utf-8")
+    path.write_text(f"Abstract:{TOPICS[name]}\n", encoding="utf-8")
     return str(path)
 
 
@@ -63,7 +71,7 @@ def test_two_ingests_at_once_one_writes_the_other_waits_its_turn_or_is_refused(
             assert "being written by another paperchat process" in err, err
     bot = PaperBot.open(library_copy)  # whole, and holding what the successful ones added
     assert len(bot.papers) == 68 + sum(code == 0 for code, _ in results)
-    assert bot.search("juggling soft robots", k=1)
+    assert bot.search("bird migration", k=1)
 
 
 def test_a_lock_left_by_a_killed_process_does_not_block(library_copy):
@@ -76,3 +84,11 @@ def test_a_lock_left_by_a_killed_process_does_not_block(library_copy):
             raise AssertionError("a second writer got in")
     except LibraryError as exc:
         assert "being written" in str(exc)
+
+
+def test_an_add_from_a_stale_view_keeps_what_another_process_added(library_copy, tmp_path):
+    stale = PaperBot.open(library_copy)  # opened before the other add: its corpus list is old
+    PaperBot.open(library_copy).add([_extra(tmp_path, "meanwhile.txt")])
+    grown = stale.add([_extra(tmp_path, "later.txt")])
+    assert len(grown.papers) == 70  # both additions, none dropped
+    assert len(PaperBot.open(library_copy).papers) == 70
