@@ -98,7 +98,7 @@ def kill_at(process: subprocess.Popen, step: str, delay: float, limit: float = 1
     seen: list[str] = []
     deadline = time.monotonic() + limit
     if step == "started":
-        time.sleep(delay * 40)  # somewhere in importing, loading the model and the library
+        time.sleep(delay)  # somewhere in importing, loading the model and the library
     else:
         while time.monotonic() < deadline:
             ready, _, _ = select.select([process.stdout], [], [], 0.5)
@@ -160,13 +160,14 @@ def run(kills: int, seed: int, folder: Path, embedder=None, start_from: Path | N
     count = len(PaperBot.from_corpus([corpus], library, embedder=embedder).papers)
     rounds = []
     number = pending = 0
-    while sum(not r["finished"] for r in rounds) < kills and number < 2 * kills:
+    while sum(not r["finished"] for r in rounds) < kills and number < 3 * kills:
         number += 1
         added = rng.randint(4, 10)
         pending += added  # papers of this round and of earlier rounds killed before commit
         (corpus / f"added-{number:03}.txt").write_text(new_abstracts(rng, added))
         step = rng.choice(STEPS)
-        delay = rng.uniform(0, 0.05)
+        # A write of a small library takes milliseconds: a longer delay lands a few writes on.
+        delay = rng.uniform(0, 2.0) if step == "started" else rng.uniform(0, 0.01)
         started = time.perf_counter()
         seen = kill_at(start_ingest(corpus, library), step, delay)
         # Killed before the manifest was renamed: the old library; after: the new one,
