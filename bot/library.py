@@ -105,9 +105,13 @@ def unchanged_rows(papers: list[Paper], previous: Library | None) -> np.ndarray:
     out = np.full(len(papers), -1, dtype=np.int64)
     if previous is None:
         return out
-    row_of_text = {(p.title, p.abstract): row for row, p in enumerate(previous.papers)}
+    old = previous.papers
+    row_of_text = {(p.title, p.abstract): row for row, p in enumerate(old)}
     for row, paper in enumerate(papers):
-        out[row] = row_of_text.get((paper.title, paper.abstract), -1)
+        if row < len(old) and old[row].title == paper.title and old[row].abstract == paper.abstract:
+            out[row] = row  # the same row when it can be: papers only appended keep theirs
+        else:
+            out[row] = row_of_text.get((paper.title, paper.abstract), -1)
     return out
 
 

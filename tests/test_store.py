@@ -273,3 +273,16 @@ def test_adding_papers_to_a_graph_index_inserts_them_instead_of_rebuilding(
     full = bot.library.hubness(reopened.library.doc_index,
                                reopened.library.doc_index.vectors(np.arange(69)))
     np.testing.assert_allclose(reopened.library.hubness, full, atol=1e-5)
+
+
+def test_a_paper_keeps_its_own_row_when_another_has_the_same_text(seed_bot):
+    from types import SimpleNamespace
+
+    from bot.library import unchanged_rows
+
+    first = seed_bot.papers[0]
+    twin = first.model_copy(update={"id": "twin"})  # another id, the same title and abstract
+    previous = SimpleNamespace(papers=[first, twin])
+    appended = seed_bot.papers[1]
+    assert unchanged_rows([first, twin, appended], previous).tolist() == [0, 1, -1]
+    assert unchanged_rows([twin], previous).tolist() in ([0], [1])  # any row of its text
