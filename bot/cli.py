@@ -21,6 +21,8 @@ from bot.settings import Settings, get_settings, parse_credentials
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "address", None) and args.engine != "ray":
+        parser.error("--address needs --engine ray")
     try:
         filters = _filters(args)
     except ValidationError as exc:
@@ -100,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     with_corpus(sub, required=True)
     sub.add_argument("--add", action="store_true",
                      help="add the files to the library's corpus instead of replacing it")
+    sub.add_argument("--engine", choices=["local", "ray"], default="local",
+                     help="where texts are embedded: this process (default), or Ray workers "
+                          "(pip install 'paperchat[ray]')")
+    sub.add_argument("--address", metavar="ADDRESS",
+                     help="the Ray cluster to use with --engine ray, e.g. ray://head:10001 "
+                          "(default: $RAY_ADDRESS, else a local Ray)")
 
     sub = command("search", _search, "the papers that best match a query")
     sub.add_argument("query")
@@ -183,11 +191,12 @@ def _logins(auth_file: str | None, setting: SecretStr | None) -> list[tuple[str,
 
 def _ingest(args: argparse.Namespace, _: Filters | None) -> int:
     layout = Layout(args.layout) if args.layout else None
+    engine = {"engine": args.engine, "ray_address": args.address}
     if args.add:
-        bot = _open(args).add(args.paths, layout=layout, progress=_progress())
+        bot = _open(args).add(args.paths, layout=layout, progress=_progress(), **engine)
     else:
         bot = PaperBot.from_corpus(args.paths, args.index, layout=layout,
-                                   settings=args.settings, progress=_progress())
+                                   settings=args.settings, progress=_progress(), **engine)
     print(bot.report.render())
     print(f"library: {bot.store.root if bot.store else '(not saved)'} "
           f"({len(bot.papers)} papers, {bot.last_embedded} texts embedded)")

@@ -10,7 +10,8 @@ class IngestError(PaperchatError):
 
 
 class LibraryError(PaperchatError):
-    """A library folder is missing, damaged, locked, or was built differently."""
+    """A library folder is missing, damaged, locked, or was built differently; or its
+    embedding engine cannot run."""
 
 
 class SettingsError(PaperchatError):

@@ -20,7 +20,7 @@ from bot.lexical import LexicalIndex
 from bot.progress import step
 from bot.records import Filters, IngestReport, Layout, Paper
 from bot.sentences import split_sentences
-from embeddings import Embedder, EmbeddingCache, VectorFile, VectorIndex
+from embeddings import Embedder, EmbeddingCache, EmbeddingEngine, VectorFile, VectorIndex
 
 FORMAT_VERSION = 5
 HUB_NEIGHBOURS = 10  # a paper's hubness: mean cosine to this many nearest other papers
@@ -218,10 +218,11 @@ def build_library(
     layout: Layout | None = None,
     cache: EmbeddingCache,
     previous: Library | None = None,
+    engine: EmbeddingEngine | None = None,
     progress: bool = False,
 ) -> tuple[Library, int]:
-    """Embed what the cache lacks and index everything. Returns the library and how many
-    texts were embedded.
+    """Embed what the cache lacks (in this process, or on `engine`, which must run the same
+    model) and index everything. Returns the library and how many texts were embedded.
 
     `previous`, a build by the same model, lends the sentences and vectors of every paper
     whose title and abstract are unchanged: adding 1% to a large library reads them from
@@ -234,7 +235,8 @@ def build_library(
         spans = sentence_spans(papers, reused, previous)
     fresh = np.flatnonzero(reused < 0)
     texts = texts_to_embed(papers, spans, fresh)
-    vectors, embedded = cache.embed(texts, embedder.embed_documents, progress=progress)
+    vectors, embedded = cache.embed(texts, engine or embedder.embed_documents,
+                                    progress=progress)
     vectors_of = dict(zip(texts, vectors, strict=True))
 
     dim = embedder.dim

@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -23,13 +24,14 @@ from bot.retrieve import Retriever, clean_query
 from bot.settings import Settings, get_settings
 from bot.store import LibraryStore
 from bot.templates import Templates
-from embeddings import CacheError, Embedder
+from embeddings import CacheError, Embedder, EmbeddingEngine, EngineError
 from embeddings.model import default_embedder
 
 SEED_DIR = Path(__file__).parent / "seed"
 SAME_PAPER_COSINE = 0.98  # pasted text this close to a paper's own vector is that paper
 CLOSE_TITLE_RATIO = 0.9
 ADD_ATTEMPTS = 3  # an add that finds the library rebuilt under it starts over
+Engine = Literal["local", "ray"]
 log = logging.getLogger(__name__)
 
 
@@ -65,6 +67,8 @@ class PaperBot:
         layout: Layout | None = None,
         settings: Settings | None = None,
         embedder: Embedder | None = None,
+        engine: Engine = "local",
+        ray_address: str | None = None,
         progress: bool = False,
         expected_generation: str | None = None,
     ) -> PaperBot:
@@ -73,6 +77,8 @@ class PaperBot:
         A rebuild embeds only papers and sentences whose text the previous build lacks.
         With `expected_generation`, a rebuild happens only if the folder still holds that
         build; if another process wrote it meanwhile, LibraryChanged is raised.
+        `engine="ray"` embeds them on Ray workers (`pip install 'paperchat[ray]'`): a local
+        Ray, or the cluster at `ray_address`; the library is the same either way.
         """
         settings = settings or get_settings()
         embedder = embedder or default_embedder(settings.encoder)
@@ -84,6 +90,7 @@ class PaperBot:
                 and current.embedder_identity == embedder.identity):
             store.tidy(current.manifest)  # a build killed after its commit left files behind
             return cls(current, embedder=embedder, settings=settings, store=store)
+        embedding_engine = _engine(engine, ray_address, embedder)  # before the long parse
         with store.writing():
             if (expected_generation is not None and store.exists()
                     and store.read_manifest().generation != expected_generation):
@@ -98,12 +105,15 @@ class PaperBot:
                         corpus_paths=[str(f) for f in files], layout=layout, cache=cache,
                         previous=current if current is not None
                         and current.embedder_identity == embedder.identity else None,
-                        progress=progress)
+                        engine=embedding_engine, progress=progress)
                 finally:
                     cache.close()
             except CacheError as exc:
                 raise LibraryError(f"{exc}; delete it and run `paperchat ingest` again "
                                    "(it only holds vectors that can be recomputed)") from None
+            except EngineError as exc:
+                raise LibraryError(f"{exc}; the vectors made so far are kept: run the same "
+                                   "command again to resume") from None
             with step("writing the library", enabled=progress):
                 store.save(library)
         bot = cls(library, embedder=embedder, settings=settings, store=store)
@@ -159,6 +169,7 @@ class PaperBot:
         return cls.open(store.root, settings=settings, embedder=embedder)
 
     def add(self, paths: Sequence[str | Path], *, layout: Layout | None = None,
+            engine: Engine = "local", ray_address: str | None = None,
             progress: bool = False) -> PaperBot:
         """A bot over this library's corpus plus these files (merged, embedded if new).
 
@@ -181,8 +192,8 @@ class PaperBot:
             try:
                 return PaperBot.from_corpus(
                     known + new, self.store.root, layout=layout, settings=self.settings,
-                    embedder=self.embedder, progress=progress,
-                    expected_generation=manifest.generation)
+                    embedder=self.embedder, engine=engine, ray_address=ray_address,
+                    progress=progress, expected_generation=manifest.generation)
             except LibraryChanged:
                 if attempt == ADD_ATTEMPTS - 1:
                     raise
@@ -297,6 +308,23 @@ class PaperBot:
                     None, wanted, normalise_title(paper.title)).ratio() >= CLOSE_TITLE_RATIO:
                 return int(row)
         return None
+
+
+def _engine(engine: Engine, ray_address: str | None, embedder: Embedder
+            ) -> EmbeddingEngine | None:
+    """None for this process; a Ray engine (Ray imported only now) for "ray"."""
+    if engine == "local":
+        if ray_address:
+            raise LibraryError("a Ray address needs the Ray engine (engine='ray', --engine ray)")
+        return None
+    if engine != "ray":
+        raise LibraryError(f"no embedding engine {engine!r}: choose 'local' or 'ray'")
+    from embeddings.ray_engine import RayEngine  # Ray itself is imported by the engine
+
+    try:
+        return RayEngine(embedder, address=ray_address)
+    except EngineError as exc:
+        raise LibraryError(str(exc)) from None
 
 
 def _check_k(k: int) -> None:

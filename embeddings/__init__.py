@@ -1,6 +1,14 @@
-"""Vectors only: the bundled sentence embedder and a FAISS index. Knows nothing of papers."""
+"""Vectors only: the bundled sentence embedder, the embedding cache and its engines (this
+process, or Ray in `embeddings.ray_engine`, imported only when asked for), and a FAISS index.
+Knows nothing of papers."""
 
-from embeddings.cache import CacheError, EmbeddingCache
+from embeddings.cache import (
+    CacheError,
+    EmbeddingCache,
+    EmbeddingEngine,
+    EngineError,
+    LocalEngine,
+)
 from embeddings.index import IndexFileError, VectorIndex
 from embeddings.model import (
     BUNDLED_MODEL_NAME,
@@ -17,7 +25,10 @@ __all__ = [
     "CacheError",
     "Embedder",
     "EmbeddingCache",
+    "EmbeddingEngine",
+    "EngineError",
     "IndexFileError",
+    "LocalEngine",
     "ModelUnavailable",
     "VectorFile",
     "VectorIndex",

@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from tqdm import tqdm
@@ -47,8 +48,39 @@ class CacheError(RuntimeError):
     """The cache is unreadable."""
 
 
+class EngineError(RuntimeError):
+    """An embedding engine cannot run: not installed, its cluster unreachable, its workers
+    failing."""
+
+
 def text_digest(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()
+
+
+@runtime_checkable
+class EmbeddingEngine(Protocol):
+    """Embeds texts somewhere (this process, a cluster) and hands the vectors back in chunks
+    as they are ready, in any order: `rows` are positions in `texts`."""
+
+    label: str  # what the progress bar says
+
+    def stream(self, texts: Sequence[str], chunk: int
+               ) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+
+
+class LocalEngine:
+    """Chunk after chunk through an embedding function, in this process."""
+
+    label = "embedding"
+
+    def __init__(self, embed: Callable[[Sequence[str]], np.ndarray]):
+        self.embed = embed
+
+    def stream(self, texts: Sequence[str], chunk: int
+               ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for start in range(0, len(texts), chunk):
+            rows = np.arange(start, min(start + chunk, len(texts)))
+            yield rows, self.embed(texts[start : start + chunk])
 
 
 class EmbeddingCache:
@@ -156,15 +188,17 @@ class EmbeddingCache:
     def embed(
         self,
         texts: Sequence[str],
-        embed: Callable[[Sequence[str]], np.ndarray],
+        embed: Callable[[Sequence[str]], np.ndarray] | EmbeddingEngine,
         *,
         progress: bool = False,
     ) -> tuple[np.ndarray, int]:
-        """Vectors for `texts`, embedding (and committing, chunk by chunk) only the unseen,
-        with a progress bar (rate and ETA) on stderr if asked.
+        """Vectors for `texts`, embedding (and committing, chunk by chunk as each comes back)
+        only the unseen, with a progress bar (rate and ETA) on stderr if asked. `embed` is a
+        function of a chunk of texts, or an engine that streams chunks back.
 
         Returns the (n, dim) vectors and how many texts were embedded.
         """
+        engine = embed if isinstance(embed, EmbeddingEngine) else LocalEngine(embed)
         digests = [text_digest(t) for t in texts]
         known = self.get(digests)
         missing: dict[bytes, str] = {}
@@ -174,13 +208,13 @@ class EmbeddingCache:
         pending = list(missing.items())
         # Longest first: batches of similar length waste no padding, and the ETA is honest.
         pending.sort(key=lambda item: -len(item[1]))
-        with tqdm(total=len(pending), desc="embedding", unit="text", smoothing=0.1,
+        with tqdm(total=len(pending), desc=engine.label, unit="text", smoothing=0.1,
                   disable=not progress or not pending) as bar:
-            for start in range(0, len(pending), CHUNK):
-                chunk = pending[start : start + CHUNK]
-                vectors = embed([text for _, text in chunk])
-                self.put([digest for digest, _ in chunk], vectors)
-                known.update(zip([d for d, _ in chunk], vectors, strict=True))
+            chunks = engine.stream([text for _, text in pending], CHUNK) if pending else ()
+            for rows, vectors in chunks:
+                chunk = [pending[row][0] for row in rows]
+                self.put(chunk, vectors)
+                known.update(zip(chunk, vectors, strict=True))
                 bar.update(len(chunk))
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32), 0

@@ -78,11 +78,16 @@ class Embedder:
     """Documents and queries to unit vectors. The model loads on first use, once."""
 
     def __init__(self, model_dir: Path | None = None, *, backend: Backend = "onnx-int8",
-                 batch_size: int = 32, cache_dir: Path | None = None):
+                 batch_size: int = 32, cache_dir: Path | None = None,
+                 threads: int | None = None, device: str = "cpu"):
+        """`threads`: ONNX sessions run side by side (default: one per core of this process);
+        `device`: where the torch encoder runs ("cpu", "cuda")."""
         self.model_dir = Path(model_dir) if model_dir else bundled_model_path()
         self.name = BUNDLED_MODEL_NAME if model_dir is None else self.model_dir.name
         self.backend: Backend = backend
         self.batch_size = batch_size
+        self.threads = threads
+        self.device = device
         self.cache_dir = Path(cache_dir or platformdirs.user_cache_dir("paperchat")) / "models"
         self._torch_model = None
         self._onnx = None
@@ -110,7 +115,7 @@ class Embedder:
                 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
                 from sentence_transformers import SentenceTransformer
 
-                self._torch_model = SentenceTransformer(str(self.model_dir), device="cpu",
+                self._torch_model = SentenceTransformer(str(self.model_dir), device=self.device,
                                                         local_files_only=True)
             return self._torch_model
 
@@ -119,7 +124,8 @@ class Embedder:
             if self._onnx is None:
                 from embeddings.onnx_encoder import OnnxEncoder
 
-                self._onnx = OnnxEncoder(self.model_dir, self.cache_dir, self.weights_sha256)
+                self._onnx = OnnxEncoder(self.model_dir, self.cache_dir, self.weights_sha256,
+                                         threads=self.threads)
             return self._onnx.encode(texts)
         vectors = self.torch_model.encode_document(
             texts, batch_size=self.batch_size, normalize_embeddings=True,

@@ -29,6 +29,7 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second():
     serve, test = commands
     assert "pip install ." in serve and serve.endswith("paperchat serve")
     assert "pip install '.[dev" in test and "pytest" in test
+    assert "ray" in test.split("pip install '", 1)[1].split("'", 1)[0]  # the Ray tests run
     extracted = subprocess.run(
         ["awk", "/<!-- test-command -->/ {f=1; next} f && /^```bash/ {i=1; next} "
                 "i && /^```/ {exit} i {print}", "README.md"],

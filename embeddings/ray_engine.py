@@ -1,0 +1,157 @@
+"""Embedding on a Ray cluster: texts go out to worker actors through Ray Data, vectors come
+back chunk by chunk as they are ready.
+
+Each worker loads the model once (the bundled weights, offline) and runs the same encoder
+as the local engine, so a text gets the same vector wherever it is embedded; a worker whose
+model differs from the driver's refuses to start. The int8 ONNX encoder runs on CPUs; the
+torch encoder takes one GPU a worker when the cluster has GPUs. Ray restarts a worker that
+dies and retries its batch. Without an address (nor RAY_ADDRESS) a local Ray starts with
+this machine's cores, a small object store and no dashboard, and stops when the run ends.
+Ray is optional (`pip install 'paperchat[ray]'`) and imported only here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.cache import EngineError
+from embeddings.model import Embedder, bundled_model_path
+
+OBJECT_STORE_BYTES = 256 * 1024**2  # a local Ray's shared memory; Ray spills to disk beyond it
+WAVE = 100_000  # texts handed to Ray at once: bounds the object store, not the parallelism
+INSTALL_HINT = "pip install 'paperchat[ray]'"
+
+
+def import_ray():
+    try:
+        import ray
+        import ray.data  # noqa: F401  (the extra brings Ray Data; plain `ray` lacks it)
+    except ImportError:
+        raise EngineError(f"the Ray engine needs Ray Data, which is not installed: "
+                          f"{INSTALL_HINT}") from None
+    return ray
+
+
+class EncoderActor:
+    """One Ray Data worker: the model loaded once, then batch after batch of texts."""
+
+    def __init__(self, identity: str, model_dir: str | None, backend: str, threads: int,
+                 device: str):
+        os.environ["HF_HUB_OFFLINE"] = "1"  # the bundled model needs no network, here either
+        self.embedder = Embedder(Path(model_dir) if model_dir else None, backend=backend,
+                                 threads=threads, device=device)
+        if self.embedder.identity != identity:
+            raise EngineError(
+                f"a worker's model ({self.embedder.identity[:16]}…) differs from the driver's "
+                f"({identity[:16]}…): install the same paperchat on every node")
+        self.embedder.warm_up()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"row": batch["row"],
+                "vector": self.embedder.embed_documents([str(t) for t in batch["text"]])}
+
+
+class RayEngine:
+    """An `EmbeddingEngine` (see embeddings.cache) whose work runs on Ray workers."""
+
+    label = "embedding on Ray"
+
+    def __init__(self, embedder: Embedder, *, address: str | None = None,
+                 cpus_per_worker: int = 2, workers: int | None = None,
+                 actor: type = EncoderActor):
+        """`address`: a running cluster ("ray://head:10001", "head:6379", "auto"); None starts
+        a local Ray. `workers`: how many actors (default: as many as the cluster's CPUs or
+        GPUs allow). `actor`: the worker class (a subclass may add behaviour)."""
+        self.ray = import_ray()
+        self.embedder = embedder
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.cpus_per_worker = max(1, cpus_per_worker)
+        self.workers = workers
+        self.actor = actor
+        self.last_workers = 0  # how many workers the last run had, for reports
+
+    def stream(self, texts: Sequence[str], chunk: int
+               ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if not texts:
+            return
+        with self._session():
+            ray = self.ray
+            resources = ray.cluster_resources()
+            gpus = int(resources.get("GPU", 0)) if self.embedder.backend == "torch" else 0
+            cpus = max(1, int(resources.get("CPU", 1)))
+            per_worker = min(self.cpus_per_worker, cpus)
+            workers = self.workers or (gpus or max(1, cpus // per_worker))
+            self.last_workers = workers
+            model_dir = self.embedder.model_dir
+            settings = dict(
+                identity=self.embedder.identity,
+                # The bundled model is found on each worker by its package: paths differ.
+                model_dir=None if model_dir == bundled_model_path() else str(model_dir),
+                backend=self.embedder.backend, threads=per_worker,
+                device="cuda" if gpus else "cpu")
+            # Ray Data restarts a worker that dies and retries its batch (max_restarts and
+            # max_task_retries default to -1 on its actor pools).
+            options = dict(fn_constructor_kwargs=settings,
+                           compute=ray.data.ActorPoolStrategy(size=workers),
+                           num_cpus=1 if gpus else per_worker, num_gpus=1 if gpus else 0,
+                           batch_size=chunk, batch_format="numpy")
+            for start in range(0, len(texts), WAVE):
+                yield from self._wave(texts[start : start + WAVE], start, chunk, options)
+
+    def _wave(self, texts: Sequence[str], offset: int, chunk: int, options: dict
+              ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        import pyarrow as pa
+
+        table = pa.table({"row": np.arange(offset, offset + len(texts), dtype=np.int64),
+                          "text": pa.array(list(texts), type=pa.string())})
+        blocks = [table.slice(start, chunk) for start in range(0, len(texts), chunk)]
+        dataset = self.ray.data.from_arrow(blocks).map_batches(self.actor, **options)
+        try:
+            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+                yield batch["row"], np.asarray(batch["vector"], dtype=np.float32)
+        except self.ray.exceptions.RayError as exc:
+            raise EngineError(f"the Ray workers failed: {_cause(exc)}") from None
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[None]:
+        """Ray as found (a caller's session is kept), else started or joined for this run."""
+        ray = self.ray
+        started = not ray.is_initialized()
+        if started:
+            # No runtime_env: a job-level one costs fresh worker processes (about 10 s here);
+            # the workers set HF_HUB_OFFLINE themselves before loading the model.
+            common = dict(include_dashboard=False, log_to_driver=False,
+                          logging_level=logging.WARNING)
+            try:
+                if self.address:
+                    ray.init(address=self.address, **common)
+                else:
+                    cores = len(os.sched_getaffinity(0))
+                    ray.init(address="local", num_cpus=cores,
+                             object_store_memory=OBJECT_STORE_BYTES, **common)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = self.address or "a local Ray"
+                raise EngineError(f"cannot start or reach {where}: {_cause(exc)}") from None
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # the cache's bar counts what is committed
+        context.print_on_execution_start = False
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # e.g. "progress bars disabled"
+        try:
+            yield
+        finally:
+            if started:
+                ray.shutdown()
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost message of a Ray error, whose text holds whole remote tracebacks."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else type(exc).__name__
