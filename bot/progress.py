@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from pathlib import Path
 
 from tqdm import tqdm
 
-T = TypeVar("T")
 
-
-def counted(items: Iterable[T], *, desc: str, unit: str, enabled: bool) -> Iterator[T]:
-    yield from tqdm(items, desc=desc, unit=unit, smoothing=0.1, disable=not enabled,
-                    file=sys.stderr)
+@contextmanager
+def reading(path: Path, *, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """A bar of the bytes of a file read so far (a gzipped file counts its compressed bytes),
+    so a large file shows its rate and ETA; yields the function that moves it."""
+    total = path.stat().st_size
+    with tqdm(total=total, desc=f"reading {path.name}", unit="B", unit_scale=True,
+              unit_divisor=1024, smoothing=0.1, disable=not enabled, file=sys.stderr) as bar:
+        yield lambda done: bar.update(min(done, total) - bar.n)
+        bar.update(total - bar.n)
 
 
 @contextmanager

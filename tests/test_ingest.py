@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bot import IngestError, Layout, ingest
-from bot.ingest import detect_layout, read_file
+from bot.ingest import _lines, detect_layout, read_file
 from bot.ingest.names import split_title_authors
 from bot.paperbot import SEED_DIR
 
@@ -177,6 +177,28 @@ def test_jsonl_arxiv_and_beir_styles_gzipped_or_not(tmp_path):
     assert second.id == "4983" and second.title is None and second.arxiv_id is None
     assert [(r.line, r.reason.split(" (")[0]) for r in corpus.report.rejected] == [
         (3, "not valid JSON"), (4, "a JSON list, not an object")]
+
+
+def test_a_large_gzipped_jsonl_streams_with_a_progress_bar(tmp_path, capsys):
+    records = [{"id": f"2401.{i:05d}", "title": f"Paper {i}",
+                "abstract": f"Abstract number {i} says something new. " * 20}
+               for i in range(5000)]
+    path = tmp_path / "big.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in records)
+    sightings, report = read_file(path, progress=True)
+    assert report.records == 5000 and sightings[-1].title == "Paper 4999"
+    err = capsys.readouterr().err
+    assert "reading big.jsonl.gz" in err and "100%" in err  # bytes read against the file size
+
+    # Cut off its end: the first records still come out, so nothing held the whole file.
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    lines = _lines(cut)
+    assert json.loads(next(lines))["id"] == "2401.00000"
+    lines.close()
+    with pytest.raises(IngestError, match="cut.jsonl.gz: cannot be read"):
+        read_file(cut)
 
 
 def test_real_arxiv_slice_and_beir_corpus_read_cleanly(tmp_path):

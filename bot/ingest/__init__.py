@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import gzip
 import hashlib
-import io
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from bot.errors import IngestError
 from bot.ingest import abstract_lines, arxiv_listing, jsonl, listing
 from bot.ingest.merge import build_paper, group_sightings
 from bot.ingest.sighting import Sighting
-from bot.progress import counted, step
+from bot.progress import reading, step
 from bot.records import FileReport, IngestReport, Layout, Paper, RejectedChunk
 
 Reader = Callable[[Iterable[str], str], Iterator["Sighting | RejectedChunk"]]
@@ -69,21 +68,21 @@ def fingerprint(files: Sequence[Path], layout: Layout | None = None) -> str:
     return digest.hexdigest()
 
 
-def _open_binary(path: Path) -> io.BufferedIOBase:
-    with path.open("rb") as fh:
-        gzipped = fh.read(2) == _GZIP_MAGIC
-    return gzip.open(path, "rb") if gzipped else path.open("rb")
-
-
-def _lines(path: Path, not_utf8: list[int] | None = None) -> Iterator[str]:
+def _lines(path: Path, not_utf8: list[int] | None = None,
+           read: Callable[[int], None] | None = None) -> Iterator[str]:
     """The file's lines, split at \\n, \\r\\n or a lone \\r, without their ends; a byte-order
     mark dropped. Scrapers glue files of several encodings together, so a line that is not
     UTF-8 is read as Windows-1252 (Latin-1 where that has no character) rather than failing
-    the whole file; its number goes into `not_utf8` for the report."""
+    the whole file; its number goes into `not_utf8` for the report. Lines are decoded (and
+    gunzipped) as they are read, so a large file is never held whole in memory; `read`
+    hears how many bytes of the file are read, now and then."""
     number = 0
     try:
-        with _open_binary(path) as raw:
-            for chunk in raw:
+        with path.open("rb") as raw:
+            gzipped = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+            binary = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+            for count, chunk in enumerate(binary, start=1):
                 chunk = chunk.removesuffix(b"\n").removesuffix(b"\r")
                 if number == 0:
                     chunk = chunk.removeprefix(codecs.BOM_UTF8)
@@ -95,6 +94,8 @@ def _lines(path: Path, not_utf8: list[int] | None = None) -> Iterator[str]:
                         if not_utf8 is not None:
                             not_utf8.append(number)
                         yield _decode_legacy(piece)
+                if read is not None and count % 1000 == 0:
+                    read(raw.tell())
     except (OSError, EOFError, zlib.error) as exc:
         raise IngestError(f"{path}: cannot be read ({exc})") from None
 
@@ -140,17 +141,16 @@ def read_file(path: Path, layout: Layout | None = None, *, progress: bool = Fals
     report = FileReport(file=name, layout=layout)
     sightings: list[Sighting] = []
     not_utf8: list[int] = []
-    items = counted(READERS[layout](_lines(path, not_utf8), name), desc=f"reading {path.name}",
-                    unit="record", enabled=progress)
-    for item in items:
-        if isinstance(item, RejectedChunk):
-            report.rejected.append(item)
-            continue
-        sightings.append(item)
-        report.warnings.extend(
-            RejectedChunk(file=name, line=item.source.line, reason=doubt,
-                          text=(item.title or item.abstract)[:200])
-            for doubt in item.doubts)
+    with reading(path, enabled=progress) as bar:
+        for item in READERS[layout](_lines(path, not_utf8, bar), name):
+            if isinstance(item, RejectedChunk):
+                report.rejected.append(item)
+                continue
+            sightings.append(item)
+            report.warnings.extend(
+                RejectedChunk(file=name, line=item.source.line, reason=doubt,
+                              text=(item.title or item.abstract)[:200])
+                for doubt in item.doubts)
     report.warnings.extend(
         RejectedChunk(file=name, line=number, text="",
                       reason="not UTF-8: read as Windows-1252; check its accents")
