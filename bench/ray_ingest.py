@@ -25,6 +25,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -59,15 +60,68 @@ class EmbeddingClock:
         EmbeddingCache.embed = embed
 
 
+class CpuMeter:
+    """CPU seconds used by this process and every process it starts (Ray's), sampled from
+    /proc twice a second: on a shared machine, wall time also measures the neighbours."""
+
+    def __init__(self):
+        self._seen: dict[int, float] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample_until_done, daemon=True)
+
+    def __enter__(self) -> CpuMeter:
+        self._before = self._tree()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self._done.set()
+        self._thread.join()
+        self._sample()
+        self.seconds = sum(self._seen.values()) - sum(
+            self._before.get(pid, 0.0) for pid in self._seen)
+
+    def _sample_until_done(self) -> None:
+        while not self._done.wait(0.5):
+            self._sample()
+
+    def _sample(self) -> None:
+        self._seen.update(self._tree())
+
+    @staticmethod
+    def _tree() -> dict[int, float]:
+        ticks = os.sysconf("SC_CLK_TCK")
+        parent, used = {}, {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid = int(entry.name)
+            parent[pid] = int(fields[1])
+            used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        ours, me = {}, os.getpid()
+        for pid in used:
+            ancestor = pid
+            while ancestor not in (0, 1, me) and ancestor in parent:
+                ancestor = parent[ancestor]
+            if ancestor == me:
+                ours[pid] = used[pid]
+        return ours
+
+
 def run(engine: str, slice_path: Path, workdir: Path, clock: EmbeddingClock) -> dict:
     library = workdir / f"library-{engine}"
     shutil.rmtree(library, ignore_errors=True)
     started = time.perf_counter()
-    bot = PaperBot.from_corpus([slice_path], library, engine=engine)
+    with CpuMeter() as cpu:
+        bot = PaperBot.from_corpus([slice_path], library, engine=engine)
     total = time.perf_counter() - started
     shutil.rmtree(library, ignore_errors=True)
-    return {"total_s": total, "papers": len(bot.papers), "texts": clock.texts,
-            "embed_s": clock.seconds, "driver_s": total - clock.seconds}
+    return {"total_s": total, "cpu_s": cpu.seconds, "papers": len(bot.papers),
+            "texts": clock.texts, "embed_s": clock.seconds, "driver_s": total - clock.seconds}
 
 
 def ray_startup(embedder) -> tuple[float, int]:
@@ -104,7 +158,7 @@ def main() -> int:
             results[engine] = r = run(engine, slice_path, workdir, clock)
             print(f"  round {number + 1}  {engine:<5} {r['total_s']:7.1f} s  "
                   f"{r['papers'] / r['total_s']:5.1f} papers/s  (embedding {r['embed_s']:.1f} s "
-                  f"of it, {r['texts']} texts)", flush=True)
+                  f"of it, {r['texts']} texts; {r['cpu_s']:.0f} CPU s)", flush=True)
         startup, workers = ray_startup(embedder)
         ray = results["ray"]
         ray.update(startup_s=startup, workers=workers,
@@ -124,6 +178,10 @@ def main() -> int:
                                             for r in rounds),
         "ray_over_local": statistics.median(r["ray"]["total_s"] / r["local"]["total_s"]
                                             for r in rounds),
+        "ray_cpu_over_local": statistics.median(r["ray"]["cpu_s"] / r["local"]["cpu_s"]
+                                                for r in rounds),
+        "local_cpu_s_per_paper": median("local", "cpu_s") / papers,
+        "ray_cpu_s_per_paper": median("ray", "cpu_s") / papers,
         "ray_startup_s": median("ray", "startup_s"),
         "local_texts_per_s": median("local", "texts_per_s"),
         "ray_texts_per_s": median("ray", "texts_per_s"),
@@ -142,13 +200,15 @@ def main() -> int:
                              + summary["ray_startup_s"]) / 3600}
                 for n in CLUSTER_SIZES]
 
-    print("\n| engine | papers/s (median) | per round | embedding texts/s |")
-    print("|---|---:|---|---:|")
+    print("\n| engine | papers/s (median) | per round | embedding texts/s | CPU s a paper |")
+    print("|---|---:|---|---:|---:|")
     for engine in ["local", "ray"]:
         per_round = ", ".join(f"{papers / r[engine]['total_s']:.1f}" for r in rounds)
         print(f"| {engine} | {summary[f'{engine}_papers_per_s']:.1f} | {per_round} | "
-              f"{median(engine, 'texts_per_s'):.1f} |")
-    print(f"\nRay against local: {summary['ray_over_local']:.2f} × the time "
+              f"{median(engine, 'texts_per_s'):.1f} | "
+              f"{summary[f'{engine}_cpu_s_per_paper']:.3f} |")
+    print(f"\nRay against local: {summary['ray_over_local']:.2f} × the time, "
+          f"{summary['ray_cpu_over_local']:.2f} × the CPU "
           f"(+{summary['ray_overhead_s']:.1f} s for {papers} papers); Ray's start-up and stop "
           f"alone: {summary['ray_startup_s']:.1f} s; "
           f"{summary['ray_workers']} worker(s), {per_worker:.1f} texts/s each; "

@@ -112,8 +112,8 @@ class PaperBot:
                 raise LibraryError(f"{exc}; delete it and run `paperchat ingest` again "
                                    "(it only holds vectors that can be recomputed)") from None
             except EngineError as exc:
-                raise LibraryError(f"{exc}; the vectors made so far are kept: run the same "
-                                   "command again to resume") from None
+                raise LibraryError(f"{exc} (the vectors embedded so far are kept: a new run "
+                                   "resumes from them)") from None
             with step("writing the library", enabled=progress):
                 store.save(library)
         bot = cls(library, embedder=embedder, settings=settings, store=store)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -108,14 +109,17 @@ class RayEngine:
               ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         import pyarrow as pa
 
-        table = pa.table({"row": np.arange(offset, offset + len(texts), dtype=np.int64),
-                          "text": pa.array(list(texts), type=pa.string())})
-        blocks = [table.slice(start, chunk) for start in range(0, len(texts), chunk)]
+        # One block a batch, each its own table (a slice would carry the whole wave's buffers).
+        blocks = [pa.table({"row": np.arange(offset + start, offset + start + len(part),
+                                             dtype=np.int64),
+                            "text": pa.array(part, type=pa.string())})
+                  for start in range(0, len(texts), chunk)
+                  for part in [list(texts[start : start + chunk])]]
         dataset = self.ray.data.from_arrow(blocks).map_batches(self.actor, **options)
         try:
             for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
                 yield batch["row"], np.asarray(batch["vector"], dtype=np.float32)
-        except self.ray.exceptions.RayError as exc:
+        except Exception as exc:  # RayError, and Ray Data's own (timeouts, internal errors)
             raise EngineError(f"the Ray workers failed: {_cause(exc)}") from None
 
     @contextlib.contextmanager
@@ -141,7 +145,9 @@ class RayEngine:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the cache's bar counts what is committed
         context.print_on_execution_start = False
-        logging.getLogger("ray.data").setLevel(logging.ERROR)  # e.g. "progress bars disabled"
+        # Ray Data logs its notes and a failing worker's whole traceback; the failure reaches
+        # the user as an EngineError of one line, and the logs stay in Ray's session folder.
+        logging.getLogger("ray.data").setLevel(logging.CRITICAL)
         try:
             yield
         finally:
@@ -149,9 +155,13 @@ class RayEngine:
                 ray.shutdown()
 
 
-def _cause(exc: BaseException) -> str:
-    """The innermost message of a Ray error, whose text holds whole remote tracebacks."""
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else type(exc).__name__
+def _cause(exc: BaseException | None) -> str:
+    """One line for a Ray error: Ray's messages hold the remote traceback and end with the
+    remote error ("module.SomeError: message"); its wrappers may carry no message."""
+    while exc is not None and not str(exc).strip():
+        exc = exc.__cause__ or exc.__context__
+    if exc is None:
+        return "no message"
+    last = [line for line in str(exc).splitlines() if line.strip()][-1]
+    last = re.sub(r"\x1b\[[0-9;]*m", "", last).strip()  # Ray colours its names
+    return re.sub(r"^(?:\w+\.)+(\w+: )", r"\1", last)[:300]

@@ -184,10 +184,15 @@ def test_an_address_needs_the_ray_engine(seed_files, capsys):
     assert "--address needs --engine ray" in capsys.readouterr().err
 
 
-def test_a_worker_with_another_model_refuses_to_start(embedder):
-    from embeddings import EngineError
-    from embeddings.ray_engine import EncoderActor
+@needs_ray
+def test_workers_with_another_model_fail_the_run_with_a_clear_message(tmp_path, local_ray,
+                                                                       seed_files):
+    from embeddings import Embedder
 
-    with pytest.raises(EngineError, match="install the same paperchat on every node"):
-        EncoderActor(identity="0" * 64 + ":onnx-int8", model_dir=None, backend="onnx-int8",
-                     threads=1, device="cpu")
+    class Elsewhere(Embedder):  # as if the driver had other weights than the nodes
+        identity = "0" * 64 + ":onnx-int8"
+
+    with pytest.raises(LibraryError, match="install the same paperchat on every node"):
+        PaperBot.from_corpus(seed_files[:1], tmp_path / "library", embedder=Elsewhere(),
+                             engine="ray")
+    assert not (tmp_path / "library" / "manifest.json").exists()
