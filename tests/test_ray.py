@@ -11,7 +11,6 @@ import contextlib
 import gzip
 import itertools
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from conftest import REPO
 
 from bot import LibraryError, PaperBot
 from bot.cli import main
+from bot.store import LibraryStore
+from embeddings import EmbeddingCache
 
 CORPUS = REPO.parent / "shared" / "corpora" / "arxiv-cs-75k.jsonl.gz"
 QUERIES = ["graph neural networks for molecules", "reinforcement learning with sparse rewards",
@@ -52,9 +53,13 @@ def _slice(tmp_path: Path, start: int, count: int) -> Path:
     return path
 
 
-def _cached_count(index_dir: Path) -> int:
-    with contextlib.closing(sqlite3.connect(index_dir / "embeddings.sqlite")) as db:
-        return db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+def _cache(index_dir: Path, embedder) -> EmbeddingCache:
+    return LibraryStore(index_dir).embedding_cache(embedder.identity, embedder.dim)
+
+
+def _cached_count(index_dir: Path, embedder) -> int:
+    with contextlib.closing(_cache(index_dir, embedder)) as cache:
+        return len(cache)
 
 
 @needs_ray
@@ -120,7 +125,7 @@ def test_an_interrupted_ray_ingest_resumes_without_re_embedding(tmp_path, embedd
     monkeypatch.setattr(RayEngine, "stream", stopped_after_three_chunks)
     with pytest.raises(KeyboardInterrupt):
         PaperBot.from_corpus([corpus], index, embedder=embedder, engine="ray")
-    assert _cached_count(index) == 3 * 32  # every chunk that came back was committed
+    assert _cached_count(index, embedder) == 3 * 32  # each chunk that came back is committed
 
     def recorded(self, texts, chunk):
         sent.append(list(texts))
@@ -130,10 +135,9 @@ def test_an_interrupted_ray_ingest_resumes_without_re_embedding(tmp_path, embedd
     bot = PaperBot.from_corpus([corpus], index, embedder=embedder, engine="ray")
     first, second = sent
     assert bot.last_embedded == len(second) == len(first) - 3 * 32
-    assert _cached_count(index) == len(first)
+    assert _cached_count(index, embedder) == len(first)
     # Nothing committed before the interruption went to the workers again.
-    with contextlib.closing(cache.EmbeddingCache(index / "embeddings.sqlite",
-                                                 embedder.identity, embedder.dim)) as stored:
+    with contextlib.closing(_cache(index, embedder)) as stored:
         resumed = stored.get([cache.text_digest(t) for t in second])
     assert len(resumed) == len(second) and len(set(first) - set(second)) == 3 * 32
     assert len(bot.papers) == 30 and bot.search("neural networks", k=3)
