@@ -140,8 +140,12 @@ class RayEngine:
                     ray.init(address="local", num_cpus=cores,
                              object_store_memory=OBJECT_STORE_BYTES, **common)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                where = self.address or "a local Ray"
-                raise EngineError(f"cannot start or reach {where}: {_cause(exc)}") from None
+                if not self.address:
+                    raise EngineError(f"cannot start a local Ray: {_cause(exc)}") from None
+                raise EngineError(
+                    f"cannot reach the Ray cluster at {self.address}: {_cause(exc)} (a cluster "
+                    "with token authentication needs RAY_AUTH_MODE=token here, and its "
+                    "token)") from None
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the cache's bar counts what is committed
         context.print_on_execution_start = False
