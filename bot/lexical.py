@@ -46,8 +46,10 @@ class LexicalIndex:
             raise ValueError("paper terms point outside the vocabulary")
         self._tokens = tokens  # every paper's term ids, concatenated
         self._offsets = offsets  # paper row -> start in _tokens (length N + 1)
-        squared = self._matrix.multiply(self._matrix)
-        self._row_norms = np.sqrt(np.asarray(squared.sum(axis=1), dtype=np.float32).ravel())
+        # Each paper's weight-vector length; the matrix is by columns, so its row ids index it.
+        self._row_norms = np.sqrt(np.bincount(
+            self._matrix.indices, weights=np.square(self._matrix.data, dtype=np.float64),
+            minlength=self.count)).astype(np.float32)
         lengths = np.diff(offsets)
         self._mean_length = float(lengths.mean()) if len(lengths) else 1.0
         document_frequency = np.diff(self._matrix.indptr)
