@@ -25,7 +25,6 @@ import secrets
 import shutil
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -99,20 +98,12 @@ class LibraryStore:
                 raise FileNotFoundError(found)
             return found
 
-        # The checksums are computed while the papers are parsed (zlib and file reads let go of
-        # the GIL): a second off the start of a 75k library. Nothing FAISS or SciPy reads is
-        # opened before they are confirmed.
-        with ThreadPoolExecutor(1, thread_name_prefix="verify") as pool:
-            verified = pool.submit(self._verify, manifest)
-            papers_path = path("papers")
-            try:
-                stored = _PaperFile.model_validate_json(papers_path.read_bytes())
-                unreadable = None
-            except (ValidationError, ValueError) as exc:
-                unreadable = exc
-            verified.result()  # a damaged file is named by its checksum first
-        if unreadable is not None:
-            raise LibraryError(f"{papers_path} is damaged ({_short(unreadable)}); {_REBUILD}")
+        self._verify(manifest)
+        papers_path = path("papers")
+        try:
+            stored = _PaperFile.model_validate_json(papers_path.read_bytes())
+        except (ValidationError, ValueError) as exc:
+            raise LibraryError(f"{papers_path} is damaged ({_short(exc)}); {_REBUILD}") from None
         docs_path = path("docs")
         try:
             doc_index = VectorIndex.read(docs_path)
