@@ -34,18 +34,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.latency import QUESTIONS  # noqa: E402
 from bench.machine import describe  # noqa: E402
 
-QUESTIONS = [
-    "Which papers study credit assignment over long delays?",
-    "How do transformers allocate compute across tokens?",
-    "relational reasoning with neural networks",
-    "What benchmarks measure the capabilities of large language models?",
-    "continual learning without catastrophic forgetting",
-    "model-based planning in reinforcement learning",
-    "long-context multimodal models for video and audio",
-    "What is the best recipe for chocolate cake?",
-]
 MAX_REQUESTS_PER_USER = 10_000  # a bound besides the deadline
 
 

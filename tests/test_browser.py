@@ -56,6 +56,17 @@ def shot(page, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
+def record_texts(page, selector: str) -> None:
+    """From now on, keep in `window.seen` every text that elements matching `selector` show,
+    however briefly."""
+    page.evaluate("""selector => {
+        window.seen = [];
+        new MutationObserver(() => document.querySelectorAll(selector)
+            .forEach(element => window.seen.push(element.innerText))).observe(
+            document.body, {subtree: true, childList: true, characterData: true});
+    }""", selector)
+
+
 def ask(page, question: str) -> None:
     box = page.get_by_placeholder("Which papers study …?")
     box.fill(question)
@@ -113,13 +124,7 @@ def test_a_question_gets_an_answer_with_numbered_citations(page):
 
 
 def test_the_answer_streams_in_after_an_immediate_searching_note(page):
-    # Record every text the chat shows while the answer comes in.
-    page.evaluate("""() => {
-        window.seen = [];
-        new MutationObserver(() => document.querySelectorAll('.message.bot')
-            .forEach(m => window.seen.push(m.innerText))).observe(
-            document.body, {subtree: true, childList: true, characterData: true});
-    }""")
+    record_texts(page, ".message.bot")  # every text the chat shows while the answer comes in
     ask(page, QUESTION)
     sync_api.expect(page.locator(".message.bot").last).to_contain_text("[1]")
     seen = page.evaluate("window.seen")
@@ -205,16 +210,6 @@ def test_a_bad_question_shows_a_message_not_a_traceback(page):
                     ).to_be_visible()
 
 
-def watch_progress(page) -> None:
-    """Record the texts of Gradio's progress indicators as they change."""
-    page.evaluate("""() => {
-        window.progressSeen = [];
-        new MutationObserver(() => document.querySelectorAll('.progress-text, .progress-level')
-            .forEach(p => window.progressSeen.push(p.innerText))).observe(
-            document.body, {subtree: true, childList: true, characterData: true});
-    }""")
-
-
 def test_each_citation_marker_leads_to_its_card(page):
     ask(page, QUESTION)
     answer = page.locator(".message.bot, [data-testid='bot']").last
@@ -256,7 +251,7 @@ def test_uploaded_files_join_the_library_with_their_report(browser, own_server, 
     sync_api.expect(page.get_by_text("Ask the library of 68 papers")).to_be_visible()
     page.get_by_role("tab", name="Add papers").click()
     page.locator("input[type=file]").set_input_files(str(listing))
-    watch_progress(page)
+    record_texts(page, ".progress-text, .progress-level")  # Gradio's progress indicators
     page.get_by_role("button", name="Add to the library").click()
     report = page.locator("#added-report")
     sync_api.expect(report).to_contain_text("2 new papers", timeout=60_000)
@@ -264,7 +259,7 @@ def test_uploaded_files_join_the_library_with_their_report(browser, own_server, 
     sync_api.expect(report).to_contain_text("line 2")  # the empty record, and why
     sync_api.expect(page.get_by_text("Ask the library of 70 papers")).to_be_visible()
     # A progress bar showed while the files were read and embedded.
-    progress = " ".join(page.evaluate("window.progressSeen"))
+    progress = " ".join(page.evaluate("window.seen"))
     assert "Reading the files" in progress or "embedding" in progress, progress
     shot(page, "added")
     # The new papers answer questions at once.

@@ -13,7 +13,7 @@ import json
 import re
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_FLAGS, TIMEOUT_MS, shot, sync_api  # noqa: F401
+from test_browser import TIMEOUT_MS, browser, shot, sync_api  # noqa: F401 (browser: a fixture)
 
 from bot import PaperBot
 from bot.answer import compose_answer, render_card
@@ -130,15 +130,6 @@ def hostile_server(hostile_library):
     app.close()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
 def _assert_clean(page, dialogs) -> None:
     state = page.evaluate(HUNT)
     assert state["pwned"] is None, state
@@ -146,8 +137,8 @@ def _assert_clean(page, dialogs) -> None:
     assert not dialogs, dialogs
 
 
-def test_hostile_papers_and_questions_stay_inert_in_the_browser(chromium, hostile_server):
-    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+def test_hostile_papers_and_questions_stay_inert_in_the_browser(browser, hostile_server):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(TIMEOUT_MS)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

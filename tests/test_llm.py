@@ -526,7 +526,7 @@ def test_web_chat_in_a_browser_streams_a_real_models_answer(llama_url, seed_libr
             pytest.fail(f"{chromium} is missing: apt-get install chromium")
         pytest.skip(f"{chromium} is not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
-    from test_browser import CHROMIUM_FLAGS, TIMEOUT_MS, ask, shot
+    from test_browser import CHROMIUM_FLAGS, TIMEOUT_MS, ask, record_texts, shot
 
     app, url = launch(llm_bot(seed_library_dir, embedder, llama_url), port=0, block=False)
     try:
@@ -536,12 +536,7 @@ def test_web_chat_in_a_browser_streams_a_real_models_answer(llama_url, seed_libr
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(url)
-            page.evaluate("""() => {
-                window.seen = [];
-                new MutationObserver(() => document.querySelectorAll('.message.bot')
-                    .forEach(m => window.seen.push(m.innerText))).observe(
-                    document.body, {subtree: true, childList: true, characterData: true});
-            }""")
+            record_texts(page, ".message.bot")
             ask(page, QUESTION)
             answer = page.locator(".message.bot").last
             sync_api.expect(answer).to_contain_text("Writing…", timeout=120_000)
