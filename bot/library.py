@@ -115,6 +115,16 @@ def unchanged_rows(papers: list[Paper], previous: Library | None) -> np.ndarray:
     return out
 
 
+def sentence_rows_of(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The sentence rows of these papers, in order, where paper r's sentences are rows
+    offsets[r] to offsets[r + 1]."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts = offsets[rows]
+    lengths = offsets[rows + 1] - starts
+    first = np.cumsum(lengths) - lengths  # where each paper's run begins in the result
+    return np.repeat(starts - first, lengths) + np.arange(int(lengths.sum()))
+
+
 def sentence_spans(papers: list[Paper], reused: np.ndarray, previous: Library | None
                    ) -> np.ndarray:
     """(paper row, start, end) of every abstract sentence; an unchanged paper's are copied
@@ -244,8 +254,7 @@ def build_library(
     doc_vectors[fresh] = paper_vectors(papers, spans, vectors_of, fresh, dim)
     sentence_vectors = np.zeros((len(spans), dim), dtype=np.float32)
     offsets = np.searchsorted(spans[:, 0], np.arange(len(papers) + 1))
-    fresh_sentences = np.concatenate(
-        [np.arange(offsets[r], offsets[r + 1]) for r in fresh] or [np.zeros(0, np.int64)])
+    fresh_sentences = sentence_rows_of(offsets, fresh)
     if len(fresh_sentences):
         sentence_vectors[fresh_sentences] = np.stack(
             [vectors_of[papers[row].abstract[s:e]] for row, s, e in spans[fresh_sentences]])
@@ -254,10 +263,8 @@ def build_library(
         assert previous is not None
         with step(f"reusing the vectors of {len(kept):,} unchanged papers", enabled=progress):
             doc_vectors[kept] = previous.doc_index.vectors(reused[kept])
-            old_rows = [previous.sentence_rows(int(r)) for r in reused[kept]]
-            new_rows = np.concatenate([np.arange(offsets[r], offsets[r + 1]) for r in kept])
-            sentence_vectors[new_rows] = previous.sentence_vectors[
-                np.concatenate([np.arange(r.start, r.stop) for r in old_rows])]
+            sentence_vectors[sentence_rows_of(offsets, kept)] = previous.sentence_vectors[
+                sentence_rows_of(previous.sentence_offsets, reused[kept])]
     with step("indexing vectors", enabled=progress):
         appended = _appended_to(previous, reused)
         if appended:  # a large graph grows by its new nodes; hubness changes near them only

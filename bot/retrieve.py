@@ -21,7 +21,7 @@ import unicodedata
 import numpy as np
 
 from bot.errors import QueryError
-from bot.library import Library
+from bot.library import Library, sentence_rows_of
 from bot.records import Filters, Hit
 from bot.settings import RetrievalSettings
 
@@ -119,7 +119,7 @@ class Retriever:
         rows = np.array(library.sentence_rows(library.row_of[paper_id]), dtype=np.int64)
         if len(rows) == 0:
             return []
-        sims = library.sentence_vectors[rows] @ query_vector
+        sims = _cosines(library.sentence_vectors[rows], query_vector)
         chosen = np.sort(np.argsort(-sims, kind="stable")[:n])
         return [library.sentence_text(int(rows[i])) for i in chosen]
 
@@ -134,10 +134,9 @@ class Retriever:
         best_scores = np.full(len(rows), -np.inf, dtype=np.float32)
         if lengths.sum() == 0:
             return best, best_scores
-        total = int(lengths.sum())
         owner = np.repeat(np.arange(len(rows)), lengths)
         first_of_owner = np.cumsum(lengths) - lengths  # where each candidate's run begins
-        sentence_rows = starts[owner] + np.arange(total) - first_of_owner[owner]
+        sentence_rows = sentence_rows_of(library.sentence_offsets, rows)
         sims = _cosines(library.sentence_vectors[sentence_rows], query_vector)
         # Best per candidate: runs are contiguous, so a max per run, then its first position.
         has = np.flatnonzero(lengths > 0)
