@@ -20,9 +20,9 @@ from bot.lexical import LexicalIndex
 from bot.progress import step
 from bot.records import Filters, IngestReport, Layout, Paper
 from bot.sentences import split_sentences
-from embeddings import Embedder, EmbeddingCache, EmbeddingEngine, VectorFile, VectorIndex
+from embeddings import Embedder, EmbeddingCache, EmbeddingEngine, Int8Vectors, VectorIndex
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 HUB_NEIGHBOURS = 10  # a paper's hubness: mean cosine to this many nearest other papers
 
 
@@ -33,7 +33,8 @@ class FileCheck(BaseModel):
 
     size: int
     crc32: int | None = Field(None, description="None for the sentence vectors: the largest "
-                              "file (880 MB at 75k papers), checked by size and header only.")
+                              "file (250 MB at 75k papers), memory-mapped, checked by size "
+                              "and header only.")
 
 
 class Manifest(BaseModel):
@@ -147,7 +148,7 @@ class Library:
     report: IngestReport
     doc_index: VectorIndex  # id = row in `papers`
     lexical: LexicalIndex  # BM25 over the same texts, row-aligned with `papers`
-    sentence_vectors: np.ndarray | VectorFile  # (S, dim) float32, in paper order
+    sentence_vectors: Int8Vectors  # (S, dim), in paper order
     sentence_spans: np.ndarray  # (S, 3) int32: paper row, start, end in the paper's abstract
     hubness: np.ndarray  # (N,) float32: mean cosine of each paper to its nearest papers
     manifest: Manifest
@@ -252,19 +253,19 @@ def build_library(
     dim = embedder.dim
     doc_vectors = np.zeros((len(papers), dim), dtype=np.float32)
     doc_vectors[fresh] = paper_vectors(papers, spans, vectors_of, fresh, dim)
-    sentence_vectors = np.zeros((len(spans), dim), dtype=np.float32)
+    sentence_vectors = Int8Vectors.zeros(len(spans), dim)
     offsets = np.searchsorted(spans[:, 0], np.arange(len(papers) + 1))
     fresh_sentences = sentence_rows_of(offsets, fresh)
     if len(fresh_sentences):
-        sentence_vectors[fresh_sentences] = np.stack(
-            [vectors_of[papers[row].abstract[s:e]] for row, s, e in spans[fresh_sentences]])
+        sentence_vectors.put(fresh_sentences, Int8Vectors.quantize(np.stack(
+            [vectors_of[papers[row].abstract[s:e]] for row, s, e in spans[fresh_sentences]])))
     kept = np.flatnonzero(reused >= 0)
     if len(kept):
         assert previous is not None
         with step(f"reusing the vectors of {len(kept):,} unchanged papers", enabled=progress):
             doc_vectors[kept] = previous.doc_index.vectors(reused[kept])
-            sentence_vectors[sentence_rows_of(offsets, kept)] = previous.sentence_vectors[
-                sentence_rows_of(previous.sentence_offsets, reused[kept])]
+            sentence_vectors.put(sentence_rows_of(offsets, kept), previous.sentence_vectors.take(
+                sentence_rows_of(previous.sentence_offsets, reused[kept])))
     with step("indexing vectors", enabled=progress):
         appended = _appended_to(previous, reused)
         if appended:  # a large graph grows by its new nodes; hubness changes near them only

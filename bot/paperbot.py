@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from bot.answer import compose_answer
+from bot.collector import collector_paused
 from bot.errors import LibraryError, QueryError
 from bot.ingest import expand_paths, fingerprint, ingest
 from bot.ingest.merge import normalise_title
@@ -71,6 +72,7 @@ class PaperBot:
         ray_address: str | None = None,
         progress: bool = False,
         expected_generation: str | None = None,
+        loaded: Library | None = None,
     ) -> PaperBot:
         """The library of these files, loaded if already built, else (re)built and saved.
 
@@ -79,19 +81,23 @@ class PaperBot:
         build; if another process wrote it meanwhile, LibraryChanged is raised.
         `engine="ray"` embeds them on Ray workers (`pip install 'paperchat[ray]'`): a local
         Ray, or the cluster at `ray_address`; the library is the same either way.
+        `loaded`: this folder's library, already in memory; read again unless it is still
+        the folder's current build.
         """
         settings = settings or get_settings()
         embedder = embedder or default_embedder(settings.encoder)
         store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
         files = expand_paths(paths or [SEED_DIR])
         corpus_fingerprint = fingerprint(files, layout)
-        current = cls._try_load(store)
+        current = (loaded if loaded is not None and _is_current(loaded, store)
+                   else cls._try_load(store))
         if (current is not None and current.manifest.corpus_fingerprint == corpus_fingerprint
                 and current.embedder_identity == embedder.identity):
             store.tidy(current.manifest)  # a build killed after its commit left files behind
             return cls(current, embedder=embedder, settings=settings, store=store)
         embedding_engine = _engine(engine, ray_address, embedder)  # before the long parse
-        with store.writing():
+        # Paused: the objects of a large corpus set the collector off again and again.
+        with store.writing(), collector_paused():
             if (expected_generation is not None and store.exists()
                     and store.read_manifest().generation != expected_generation):
                 raise LibraryChanged(f"{store.root} was rebuilt by another paperchat process "
@@ -193,7 +199,8 @@ class PaperBot:
                 return PaperBot.from_corpus(
                     known + new, self.store.root, layout=layout, settings=self.settings,
                     embedder=self.embedder, engine=engine, ray_address=ray_address,
-                    progress=progress, expected_generation=manifest.generation)
+                    progress=progress, expected_generation=manifest.generation,
+                    loaded=self.library)
             except LibraryChanged:
                 if attempt == ADD_ATTEMPTS - 1:
                     raise
@@ -330,3 +337,11 @@ def _engine(engine: Engine, ray_address: str | None, embedder: Embedder
 def _check_k(k: int) -> None:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
         raise QueryError(f"k must be a whole number from 1 to 1000, not {k!r}")
+
+
+def _is_current(library: Library, store: LibraryStore) -> bool:
+    """Whether the folder still holds this build (no other process has rebuilt it since)."""
+    try:
+        return store.exists() and store.read_manifest().generation == library.manifest.generation
+    except LibraryError:
+        return False

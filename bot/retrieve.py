@@ -119,7 +119,7 @@ class Retriever:
         rows = np.array(library.sentence_rows(library.row_of[paper_id]), dtype=np.int64)
         if len(rows) == 0:
             return []
-        sims = _cosines(library.sentence_vectors[rows], query_vector)
+        sims = library.sentence_vectors.dot(rows, query_vector)
         chosen = np.sort(np.argsort(-sims, kind="stable")[:n])
         return [library.sentence_text(int(rows[i])) for i in chosen]
 
@@ -137,7 +137,7 @@ class Retriever:
         owner = np.repeat(np.arange(len(rows)), lengths)
         first_of_owner = np.cumsum(lengths) - lengths  # where each candidate's run begins
         sentence_rows = sentence_rows_of(library.sentence_offsets, rows)
-        sims = _cosines(library.sentence_vectors[sentence_rows], query_vector)
+        sims = library.sentence_vectors.dot(sentence_rows, query_vector)
         # Best per candidate: runs are contiguous, so a max per run, then its first position.
         has = np.flatnonzero(lengths > 0)
         run_max = np.maximum.reduceat(sims, first_of_owner[has])

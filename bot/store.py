@@ -4,7 +4,7 @@
     papers.<gen>.json        papers and the ingest report
     docs.<gen>.faiss         paper vectors (FAISS)
     lexical.<gen>/           BM25 index of the paper texts (bm25s; numpy arrays and JSON)
-    sentences.<gen>.npy      abstract-sentence vectors
+    sentences.<gen>.npy      abstract-sentence vectors (int8, memory-mapped)
     spans.<gen>.npy          (paper row, start, end) of each sentence
     hubness.<gen>.npy        each paper's mean cosine to its nearest papers
     embedding-cache/         vectors by (model, text hash): outlives builds and formats
@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from bot.collector import collector_paused
 from bot.errors import LibraryError
 from bot.lexical import LexicalIndex
 from bot.library import FORMAT_VERSION, FileCheck, Library, Manifest
 from bot.records import IngestReport, Paper
-from embeddings import EmbeddingCache, IndexFileError, VectorFile, VectorIndex
+from embeddings import EmbeddingCache, IndexFileError, Int8Vectors, VectorIndex
 
 MANIFEST = "manifest.json"
 EMBEDDING_CACHE = "embedding-cache"
@@ -81,7 +82,8 @@ class LibraryStore:
         for attempt in range(2):
             manifest = self.read_manifest()
             try:
-                return self._load(manifest)
+                with collector_paused():
+                    return self._load(manifest)
             except FileNotFoundError:
                 if attempt:
                     raise LibraryError(f"{self.root}: files named by {MANIFEST} are missing; "
@@ -111,7 +113,7 @@ class LibraryStore:
             raise LibraryError(f"{exc}; {_REBUILD}") from None
         sentences_path = path("sentences")
         try:  # the largest file, of which a query reads only its candidates' rows
-            vectors = VectorFile(sentences_path)
+            vectors = Int8Vectors.open(sentences_path)
         except (ValueError, OSError) as exc:
             raise LibraryError(f"{sentences_path} is damaged ({_short(exc)}); {_REBUILD}") from None
         spans = self._read_array(path("spans"), np.int32)
@@ -177,7 +179,7 @@ class LibraryStore:
         paper_file = _PaperFile(papers=library.papers, report=library.report)
         self._write(files["papers"], lambda p: p.write_bytes(paper_file.model_dump_json().encode()))
         self._write(files["docs"], library.doc_index.write)
-        self._write(files["sentences"], lambda p: _save_npy(p, library.sentence_vectors))
+        self._write(files["sentences"], library.sentence_vectors.save)
         self._write(files["spans"], lambda p: _save_npy(p, library.sentence_spans))
         self._write(files["hubness"], lambda p: _save_npy(p, library.hubness.reshape(-1, 1)))
         self._write_dir(files["lexical"], library.lexical.write)

@@ -17,7 +17,7 @@ from embeddings.model import (
     ModelUnavailable,
     bundled_model_path,
 )
-from embeddings.vector_file import VectorFile
+from embeddings.vector_file import Int8Vectors
 
 __all__ = [
     "BUNDLED_MODEL_NAME",
@@ -28,9 +28,9 @@ __all__ = [
     "EmbeddingEngine",
     "EngineError",
     "IndexFileError",
+    "Int8Vectors",
     "LocalEngine",
     "ModelUnavailable",
-    "VectorFile",
     "VectorIndex",
     "bundled_model_path",
 ]

@@ -33,6 +33,9 @@ class OnnxEncoder:
     would get a vector that depends on its neighbours. One text per run keeps every vector a
     function of its text alone (the cache, and any machine, gets the same vector), wastes no
     padding, and on two cores runs faster than batching (42 against 23 texts a second).
+
+    A lone text (a query) runs on its own session that spreads one run over every core:
+    1.6 ms instead of 2.4 ms for a question, when the cores are otherwise idle.
     """
 
     def __init__(self, model_dir: Path, cache_dir: Path, weights_sha256: str, *,
@@ -41,6 +44,8 @@ class OnnxEncoder:
         self.path = Path(cache_dir) / f"minilm-l6-{weights_sha256[:16]}-int8-pc.onnx"
         self.threads = threads or len(os.sched_getaffinity(0))
         self._sessions: queue.SimpleQueue | None = None
+        self._query_session = None
+        self._query_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._tokenizer = None
         self._lock = threading.Lock()
@@ -63,6 +68,11 @@ class OnnxEncoder:
             for _ in range(self.threads):
                 sessions.put(ort.InferenceSession(str(self.path), options,
                                                   providers=["CPUExecutionProvider"]))
+            query_options = ort.SessionOptions()
+            query_options.intra_op_num_threads = self.threads
+            query_options.inter_op_num_threads = 1
+            self._query_session = ort.InferenceSession(str(self.path), query_options,
+                                                       providers=["CPUExecutionProvider"])
             tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
             tokenizer.enable_truncation(MAX_TOKENS)
             tokenizer.no_padding()
@@ -70,15 +80,18 @@ class OnnxEncoder:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="onnx-encoder")
             self._sessions = sessions
 
-    def _run(self, ids: list[int]) -> np.ndarray:
-        session = self._sessions.get()
+    def _run(self, ids: list[int], *, alone: bool = False) -> np.ndarray:
+        # Concurrent queries wait for the query session rather than all share its threads.
+        session = self._query_session if alone else self._sessions.get()
         try:
-            tokens = np.array([ids], dtype=np.int64)
-            states = session.run(None, {"input_ids": tokens,
-                                        "attention_mask": np.ones_like(tokens),
-                                        "token_type_ids": np.zeros_like(tokens)})[0][0]
+            with self._query_lock if alone else contextlib.nullcontext():
+                tokens = np.array([ids], dtype=np.int64)
+                states = session.run(None, {"input_ids": tokens,
+                                            "attention_mask": np.ones_like(tokens),
+                                            "token_type_ids": np.zeros_like(tokens)})[0][0]
         finally:
-            self._sessions.put(session)
+            if not alone:
+                self._sessions.put(session)
         pooled = states.mean(axis=0)  # every token is real: no padding to mask out
         return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
@@ -87,7 +100,7 @@ class OnnxEncoder:
         self._load()
         encodings = self._tokenizer.encode_batch(list(texts))
         if len(encodings) == 1:
-            return self._run(encodings[0].ids)[None, :].astype(np.float32)
+            return self._run(encodings[0].ids, alone=True)[None, :].astype(np.float32)
         # Longest first, so the last texts to finish are short ones and both cores stay busy.
         order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
         out = np.zeros((len(texts), 384), dtype=np.float32)

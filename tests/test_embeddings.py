@@ -136,23 +136,34 @@ def test_long_texts_are_truncated_to_the_model_window(embedder):
     np.testing.assert_allclose(vector[0], vector[1], atol=1e-6)  # only the first 256 tokens count
 
 
-def test_vector_file_reads_rows_as_an_array_would(tmp_path):
-    from embeddings import VectorFile
+def test_int8_vectors_keep_cosines_and_read_rows_as_an_array_would(tmp_path):
+    from embeddings import Int8Vectors
 
-    matrix = np.arange(40 * 6, dtype=np.float32).reshape(40, 6)
-    np.save(tmp_path / "m.npy", matrix)
-    vectors = VectorFile(tmp_path / "m.npy")
-    assert vectors.shape == (40, 6) and len(vectors) == 40
-    rows = np.array([5, 6, 7, 2, 3, 39, 0])  # runs, out of order
-    np.testing.assert_array_equal(vectors[rows], matrix[rows])
-    np.testing.assert_array_equal(vectors[10:14], matrix[10:14])
-    np.testing.assert_array_equal(vectors[np.array([], dtype=np.int64)], matrix[:0])
-    np.testing.assert_array_equal(np.asarray(vectors), matrix)
+    vectors = _unit_vectors(40, dim=384, seed=3)
+    vectors[7] = 0.0  # a zero row stays zero
+    stored = Int8Vectors.quantize(vectors)
+    assert stored.shape == (40, 384) and len(stored) == 40
+    stored.save(tmp_path / "v.npy")
+    mapped = Int8Vectors.open(tmp_path / "v.npy")
+    rows = np.array([5, 6, 7, 2, 3, 39, 0])
+    np.testing.assert_array_equal(mapped[rows], stored[rows])
+    np.testing.assert_allclose(mapped[rows], vectors[rows], atol=np.abs(vectors).max() / 127)
+    assert not mapped[np.array([7])].any()
+    query = _unit_vectors(1, dim=384, seed=4)[0]
+    assert np.abs(np.asarray(mapped) @ query - vectors @ query).max() < 2e-3
+    np.testing.assert_array_equal(mapped[10:14], stored[np.arange(10, 14)])
+    assert mapped[np.array([], dtype=np.int64)].shape == (0, 384)
+    copy = Int8Vectors.zeros(3, 384)  # rows copied as stored: quantized once, never again
+    copy.put([2, 0], mapped.take([5, 6]))
+    np.testing.assert_array_equal(copy[[2, 0]], mapped[[5, 6]])
     with pytest.raises(IndexError):
-        vectors[np.array([40])]
-    (tmp_path / "short.npy").write_bytes((tmp_path / "m.npy").read_bytes()[:-10])
-    with pytest.raises(ValueError, match="shorter"):
-        VectorFile(tmp_path / "short.npy")
+        mapped[np.array([40])]
+    (tmp_path / "short.npy").write_bytes((tmp_path / "v.npy").read_bytes()[:-10])
+    with pytest.raises(ValueError):
+        Int8Vectors.open(tmp_path / "short.npy")
+    np.save(tmp_path / "f32.npy", vectors)
+    with pytest.raises(ValueError, match="not packed int8"):
+        Int8Vectors.open(tmp_path / "f32.npy")
 
 
 def _unit_vectors(n: int, dim: int = 8, seed: int = 0) -> np.ndarray:
