@@ -6,7 +6,8 @@
 paperchat is measured in a fresh child process, as a user meets it: the time from starting
 Python to the first answer of `ask` (cold start), then p50/p95 of `search`, `ask` and
 `similar` over a fixed list of questions (bench/latency.py's) and 50 papers, and the child's
-peak resident memory. Disk: the library folder's files, the embedding cache apart.
+peak resident memory. Disk: the library folder's files, its two caches (embeddings, parsed
+files) apart.
 
 With --peers, the same questions go to LangChain's `FAISS.similarity_search` and txtai's
 `Embeddings.search` over the same papers. Their stores are filled with paperchat's paper
@@ -34,7 +35,7 @@ import numpy as np  # noqa: E402
 from bench.latency import QUESTIONS, percentiles  # noqa: E402
 from bench.latency import timed as repeated  # noqa: E402
 from bench.machine import describe, peak_rss_mb  # noqa: E402
-from bot.store import EMBEDDING_CACHE  # noqa: E402
+from bot.store import EMBEDDING_CACHE, PARSE_CACHE  # noqa: E402
 
 SIMILAR_PAPERS = 50
 
@@ -74,10 +75,13 @@ def measure_paperchat(index: Path) -> dict:
 
 def disk_mb(index: Path) -> dict:
     files = [p for p in index.rglob("*") if p.is_file()]
-    cache = sum(p.stat().st_size for p in files if EMBEDDING_CACHE in p.parts)
-    total = sum(p.stat().st_size for p in files)
-    return {"library_mb": round((total - cache) / 2**20, 1),
-            "embedding_cache_mb": round(cache / 2**20, 1)}
+    def mb(chosen) -> float:
+        return round(sum(p.stat().st_size for p in chosen) / 2**20, 1)
+
+    caches = {EMBEDDING_CACHE, PARSE_CACHE}
+    return {"library_mb": mb(p for p in files if not caches & set(p.parts)),
+            "embedding_cache_mb": mb(p for p in files if EMBEDDING_CACHE in p.parts),
+            "parse_cache_mb": mb(p for p in files if PARSE_CACHE in p.parts)}
 
 
 def measure_peers(index: Path) -> dict:
@@ -135,7 +139,8 @@ def main() -> int:
     print(f"{paperchat['papers']:,} papers; {machine['cpu']}, {machine['cores']} cores")
     print(f"cold start to first answer: {paperchat['cold_start_s']} s; peak memory "
           f"{paperchat['peak_rss_mb']:.0f} MB; library {result['disk']['library_mb']} MB on disk "
-          f"(+ {result['disk']['embedding_cache_mb']} MB embedding cache)")
+          f"(+ {result['disk']['embedding_cache_mb']} MB embedding cache, "
+          f"{result['disk']['parse_cache_mb']} MB parse cache)")
     rows = [(f"paperchat {name}", paperchat[name]) for name in ("search", "ask", "similar")]
     if args.peers:
         result["peers"] = measure_peers(args.index)

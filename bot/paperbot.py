@@ -102,7 +102,7 @@ class PaperBot:
                     and store.read_manifest().generation != expected_generation):
                 raise LibraryChanged(f"{store.root} was rebuilt by another paperchat process "
                                      "meanwhile; run the command again")
-            corpus = ingest(files, layout, progress=progress)
+            corpus = ingest(files, layout, progress=progress, parse_cache=store.parse_cache())
             try:
                 cache = store.embedding_cache(embedder.identity, embedder.dim)
                 try:

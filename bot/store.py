@@ -8,6 +8,7 @@
     spans.<gen>.npy          (paper row, start, end) of each sentence
     hubness.<gen>.npy        each paper's mean cosine to its nearest papers
     embedding-cache/         vectors by (model, text hash): outlives builds and formats
+    parse-cache/             each corpus file's sightings as last read, by its bytes
     uploads/                 corpus files added through the web app
 
 Every build writes files under a fresh generation name, then swaps the manifest in with an
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.collector import collector_paused
 from bot.errors import LibraryError
+from bot.ingest import ParseCache
 from bot.lexical import LexicalIndex
 from bot.library import FORMAT_VERSION, FileCheck, Library, Manifest
 from bot.records import IngestReport, Paper
@@ -39,6 +41,7 @@ from embeddings import EmbeddingCache, IndexFileError, Int8Vectors, VectorIndex
 
 MANIFEST = "manifest.json"
 EMBEDDING_CACHE = "embedding-cache"
+PARSE_CACHE = "parse-cache"  # the sightings of each corpus file as last read
 # The cache of earlier versions (vectors inside SQLite): its vectors move to the new one.
 LEGACY_EMBEDDING_CACHE = ("embeddings.sqlite", "embeddings.sqlite-wal", "embeddings.sqlite-shm")
 LOCK = ".lock"
@@ -275,6 +278,9 @@ class LibraryStore:
             if target.read_bytes() == data:
                 return target
         raise LibraryError(f"{folder} holds too many files named {name}")
+
+    def parse_cache(self) -> ParseCache:
+        return ParseCache(self.root / PARSE_CACHE)
 
     def embedding_cache(self, model: str, dim: int) -> EmbeddingCache:
         self.root.mkdir(parents=True, exist_ok=True)

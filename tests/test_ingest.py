@@ -259,3 +259,46 @@ def test_missing_path_and_empty_corpus(tmp_path):
     only_rejects.write_text("Abstract:\nAbstract:   \n", encoding="utf-8")
     with pytest.raises(IngestError, match="the corpus is empty"):
         ingest([only_rejects])
+
+
+def test_an_unchanged_file_is_read_from_the_parse_cache_as_it_was_parsed(
+        tmp_path, seed_files, monkeypatch, caplog):
+    import importlib
+
+    from bot.ingest import ParseCache
+
+    ingest_module = importlib.import_module("bot.ingest")  # `bot.ingest` is also the function
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in seed_files:
+        (corpus / path.name).write_bytes(path.read_bytes())
+    cache = ParseCache(tmp_path / "parse-cache")
+    parsed = ingest([corpus], parse_cache=cache)
+    assert len(list(cache.folder.glob("*.json"))) == len(seed_files)
+
+    parses = []
+    real_read_file = ingest_module.read_file
+    monkeypatch.setattr(ingest_module, "read_file",
+                        lambda path, *a, **k: parses.append(path.name) or real_read_file(
+                            path, *a, **k))
+    again = ingest([corpus], parse_cache=cache)
+    assert parses == []  # every file came from the cache
+    assert again.papers == parsed.papers and again.report == parsed.report
+    assert again.papers == ingest([corpus]).papers  # and equals a read without one
+    parses.clear()
+
+    # A changed file is parsed again; the entry of its old bytes is dropped.
+    changed = sorted(corpus.iterdir())[0]
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    ingest([corpus], parse_cache=cache)
+    assert parses == [changed.name]
+    assert len(list(cache.folder.glob("*.json"))) == len(seed_files)
+
+    # A damaged entry is parsed again, with a warning, and rewritten.
+    entry = next(cache.folder.glob("*.json"))
+    entry.write_bytes(b'{"report": {"file": 3}, "sightings": [[')
+    parses.clear()
+    ingest([corpus], parse_cache=cache)
+    assert len(parses) == 1 and "parsing" in caplog.text and "unusable" in caplog.text
+    assert cache.get(entry.stem) is not None

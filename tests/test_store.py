@@ -11,7 +11,7 @@ import pytest
 from bot import LibraryError, PaperBot
 from bot.library import FORMAT_VERSION
 from bot.paperbot import SEED_DIR
-from bot.store import EMBEDDING_CACHE, MANIFEST, LibraryStore
+from bot.store import EMBEDDING_CACHE, MANIFEST, PARSE_CACHE, LibraryStore
 
 
 class _NoEmbedding:
@@ -71,7 +71,7 @@ def test_changed_corpus_rebuilds_embedding_only_what_is_new(library_copy, tmp_pa
     # Only the new generation's files remain.
     manifest = json.loads((library_copy / MANIFEST).read_text())
     data_files = {p.name for p in library_copy.iterdir()
-                  if p.name not in (MANIFEST, ".lock", EMBEDDING_CACHE)}
+                  if p.name not in (MANIFEST, ".lock", EMBEDDING_CACHE, PARSE_CACHE)}
     assert data_files == set(manifest["files"].values())
 
 

@@ -7,6 +7,7 @@ one per file unless the caller names it; `merge` folds sightings of the same pap
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import hashlib
 import zlib
@@ -17,6 +18,7 @@ from pathlib import Path
 from bot.errors import IngestError
 from bot.ingest import abstract_lines, arxiv_listing, jsonl, listing
 from bot.ingest.merge import build_paper, group_sightings
+from bot.ingest.parse_cache import ParseCache
 from bot.ingest.sighting import Sighting
 from bot.progress import reading, step
 from bot.records import FileReport, IngestReport, Layout, Paper, RejectedChunk
@@ -31,7 +33,8 @@ READERS: dict[Layout, Reader] = {
 _SNIFF_LINES = 50
 _GZIP_MAGIC = b"\x1f\x8b"
 
-__all__ = ["Corpus", "detect_layout", "expand_paths", "ingest", "read_file", "fingerprint"]
+__all__ = ["Corpus", "ParseCache", "detect_layout", "expand_paths", "file_digest", "fingerprint",
+           "ingest", "read_file"]
 
 
 @dataclass
@@ -61,10 +64,23 @@ def fingerprint(files: Sequence[Path], layout: Layout | None = None) -> str:
     """Identifies a corpus by content: same files, same bytes, same layout -> same string."""
     digest = hashlib.sha256(f"layout={layout.value if layout else 'auto'}".encode())
     for path in files:
-        digest.update(path.name.encode() + b"\0")
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        digest.update(path.name.encode() + b"\0" + file_digest(path).encode())
+    return digest.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes (remembered while its size and modification time hold:
+    a build hashes each file for the corpus fingerprint and again for the parse cache)."""
+    stat = path.stat()
+    return _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1024)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
     return digest.hexdigest()
 
 
@@ -160,13 +176,29 @@ def read_file(path: Path, layout: Layout | None = None, *, progress: bool = Fals
 
 
 def ingest(paths: Sequence[str | Path], layout: Layout | None = None, *,
-           progress: bool = False) -> Corpus:
-    """Read, check and merge every file; raise IngestError if no paper comes out."""
+           progress: bool = False, parse_cache: ParseCache | None = None) -> Corpus:
+    """Read, check and merge every file; raise IngestError if no paper comes out.
+    With `parse_cache`, a file read before with the same bytes is not parsed again."""
     reports: list[FileReport] = []
     sightings: list[Sighting] = []
     report_of: list[FileReport] = []
+    keys: set[str] = set()
     for path in expand_paths(paths):
-        found, report = read_file(path, layout, progress=progress)
+        if parse_cache is None:
+            found, report = read_file(path, layout, progress=progress)
+        else:
+            key = parse_cache.key(path, file_digest(path), layout)
+            keys.add(key)
+            cached = None
+            if parse_cache.holds(key):
+                with step(f"reading {path.name} as it was last read (unchanged)",
+                          enabled=progress):
+                    cached = parse_cache.get(key)
+            if cached is not None:
+                found, report = cached
+            else:
+                found, report = read_file(path, layout, progress=progress)
+                parse_cache.put(key, found, report)
         sightings.extend(found)
         report_of.extend([report] * len(found))
         reports.append(report)
@@ -182,6 +214,8 @@ def ingest(paths: Sequence[str | Path], layout: Layout | None = None, *,
         for i in members[1:]:
             report_of[i].merged += 1
     _make_ids_unique(papers)
+    if parse_cache is not None:
+        parse_cache.keep_only(keys)
     return Corpus(papers=papers, report=IngestReport(files=reports, papers=len(papers)))
 
 
