@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 
 import pytest
 
@@ -302,3 +303,35 @@ def test_an_unchanged_file_is_read_from_the_parse_cache_as_it_was_parsed(
     ingest([corpus], parse_cache=cache)
     assert len(parses) == 1 and "parsing" in caplog.text and "unusable" in caplog.text
     assert cache.get(entry.stem) is not None
+
+
+def test_abstract_keys_are_the_same_in_every_process(tmp_path):
+    """The keys merging compares abstracts by are kept in the parse cache, so they must not
+    depend on the process (Python's own string hash is salted per process)."""
+    import subprocess
+    import sys
+
+    from bot.ingest.merge import add_abstract_keys
+    from bot.ingest.sighting import Sighting
+    from bot.records import Source
+
+    abstract = ("We propose a sparse mixture of experts that routes each token to two of "
+                "sixty-four feed-forward networks, matching dense quality at a third of the cost.")
+    reworded = abstract.replace("We propose", "We introduce")
+    sightings = [Sighting(source=Source(file="x", line=1, layout="jsonl"), abstract=text)
+                 for text in (abstract, reworded, "Too short.")]
+    add_abstract_keys(sightings)
+    keys = [s.abstract_keys for s in sightings]
+    assert all(len(k.sketch) == 4 for k in keys[:2]) and len(keys[2].sketch) == 1
+    assert set(keys[0].sketch) & set(keys[1].sketch)  # a rewording shares min-hash keys
+    assert keys[0].words != keys[1].words
+
+    script = ("import sys; from bot.ingest.merge import add_abstract_keys; "
+              "from bot.ingest.sighting import Sighting; from bot.records import Source; "
+              "s = [Sighting(source=Source(file='x', line=1, layout='jsonl'), abstract=sys.argv[1])]; "
+              "add_abstract_keys(s); print(s[0].abstract_keys.words, *s[0].abstract_keys.sketch)")
+    for seed in ("1", "2"):
+        printed = subprocess.run([sys.executable, "-c", script, abstract], check=True,
+                                 capture_output=True, text=True,
+                                 env={**os.environ, "PYTHONHASHSEED": seed}).stdout.split()
+        assert printed == [keys[0].words, *map(str, keys[0].sketch)]

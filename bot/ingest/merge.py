@@ -12,12 +12,13 @@ import difflib
 import hashlib
 import itertools
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 
 import numpy as np
 
-from bot.ingest.sighting import Sighting
+from bot.ingest.sighting import AbstractKeys, Sighting
 from bot.records import Paper
 
 NEAR_DUPLICATE_RATIO = 0.8  # word-level similarity of two wordings of one abstract
@@ -68,27 +69,49 @@ class _Groups:
         return True
 
 
+def add_abstract_keys(sightings: list[Sighting]) -> None:
+    """Give every sighting without them its abstract's keys, all texts at once."""
+    missing = [s for s in sightings if s.abstract_keys is None]
+    if not missing:
+        return
+    words = [_words(s.abstract) for s in missing]
+    texts, keys = _sketches(words)
+    bounds = np.searchsorted(texts, np.arange(len(missing) + 1))
+    keys = keys.tolist()
+    for i, (s, w) in enumerate(zip(missing, words, strict=True)):
+        digest = hashlib.blake2b(" ".join(w).encode(), digest_size=16).hexdigest()
+        s.abstract_keys = AbstractKeys(words=digest, sketch=tuple(keys[bounds[i]:bounds[i + 1]]))
+
+
 def _sketches(words: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-    """Bottom-k min-hash keys of every text's word 5-shingles, as (text, key) arrays.
+    """Bottom-k min-hash keys of every text's word 5-shingles, as (text, key) arrays sorted by
+    text.
 
     Computed for all texts at once in numpy: a shingle's hash is a polynomial of its words'
     hashes (uint64, wrapping), so 75k abstracts take seconds rather than the 20 s of hashing
-    each shingle's string. Hashes only need to agree within one run.
+    each shingle's string. Words are hashed by CRC-32 of their UTF-8, in C end to end (no
+    bytecode per word) and the same in every process, as the keys are kept on disk.
     """
     lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    # Python's own string hash, in C end to end (no bytecode per word), then mixed.
-    flat = np.fromiter(map(hash, itertools.chain.from_iterable(words)), dtype=np.int64,
-                       count=int(lengths.sum()))
-    hashed = _mix(flat.view(np.uint64))
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    flat = np.fromiter(map(zlib.crc32, map(str.encode, itertools.chain.from_iterable(words))),
+                       dtype=np.uint64, count=int(lengths.sum()))
+    hashed = _mix(flat)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
     text_of = np.repeat(np.arange(len(words)), lengths)
-    # A shingle starts at every position with 5 words of its own text ahead of it.
-    positions = np.flatnonzero(np.arange(len(flat)) + _SHINGLE <= (starts + lengths)[text_of])
-    shingles = np.zeros(len(positions), dtype=np.uint64)
+    # A shingle starts at every position with 5 words of its own text ahead of it: adjacent
+    # slices of the whole array, the 4 last positions of each text masked out.
+    count = max(len(flat) - _SHINGLE + 1, 0)
+    shingles = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for k in range(_SHINGLE):
-            shingles = shingles * np.uint64(0x100000001B3) + hashed[positions + k]
-    texts = text_of[positions]
+            shingles = shingles * np.uint64(0x100000001B3) + hashed[k : k + count]
+    inside = np.ones(count, dtype=bool)
+    for k in range(1, _SHINGLE):
+        last = ends - k
+        inside[last[(last >= starts) & (last < count)]] = False
+    texts = text_of[:count][inside]
+    shingles = shingles[inside]
     short = np.flatnonzero((lengths > 0) & (lengths < _SHINGLE))  # one shingle: all its words
     if len(short):
         with np.errstate(over="ignore"):
@@ -115,17 +138,25 @@ def _mix(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
-def _near_duplicates(words: list[list[str]]) -> Iterable[tuple[int, int]]:
-    texts, keys = _sketches(words)
+def _near_duplicates(sightings: list[Sighting]) -> Iterable[tuple[int, int]]:
+    sketches = [s.abstract_keys.sketch for s in sightings]
+    texts = np.repeat(np.arange(len(sightings)), [len(k) for k in sketches])
+    keys = np.fromiter(itertools.chain.from_iterable(sketches), dtype=np.uint64, count=len(texts))
     order = np.argsort(keys, kind="stable")
     texts, keys = texts[order], keys[order]
     bounds = np.flatnonzero(np.diff(keys)) + 1
     seen: set[tuple[int, int]] = set()
+    words: dict[int, list[str]] = {}  # only texts that share a key are tokenised
     vocabularies: dict[int, set[str]] = {}
+
+    def words_of(i: int) -> list[str]:
+        if i not in words:
+            words[i] = _words(sightings[i].abstract)
+        return words[i]
 
     def vocabulary(i: int) -> set[str]:
         if i not in vocabularies:
-            vocabularies[i] = set(words[i])
+            vocabularies[i] = set(words_of(i))
         return vocabularies[i]
 
     for members in np.split(texts, bounds):
@@ -138,10 +169,10 @@ def _near_duplicates(words: list[list[str]]) -> Iterable[tuple[int, int]]:
                 if pair in seen:
                     continue
                 seen.add(pair)
-                if not _may_match(words[pair[0]], words[pair[1]], vocabulary(pair[0]),
+                if not _may_match(words_of(pair[0]), words_of(pair[1]), vocabulary(pair[0]),
                                   vocabulary(pair[1])):
                     continue
-                matcher = difflib.SequenceMatcher(None, words[pair[0]], words[pair[1]],
+                matcher = difflib.SequenceMatcher(None, words_of(pair[0]), words_of(pair[1]),
                                                   autojunk=False)
                 if (matcher.real_quick_ratio() >= NEAR_DUPLICATE_RATIO
                         and matcher.quick_ratio() >= NEAR_DUPLICATE_RATIO
@@ -173,12 +204,12 @@ def group_sightings(sightings: list[Sighting]) -> list[list[int]]:
             if value:
                 first = by_key.setdefault((kind, value), i)
                 groups.union(first, i)
+    add_abstract_keys(sightings)
     exact: dict[str, int] = {}
-    words = [_words(s.abstract) for s in sightings]
-    for i, w in enumerate(words):
-        first = exact.setdefault(" ".join(w), i)
+    for i, s in enumerate(sightings):
+        first = exact.setdefault(s.abstract_keys.words, i)
         groups.union(first, i)
-    for i, j in _near_duplicates(words):
+    for i, j in _near_duplicates(sightings):
         groups.union(i, j)
     members: dict[int, list[int]] = defaultdict(list)
     for i in range(len(sightings)):

@@ -3,8 +3,9 @@
 Adding 1% to a 75k-paper library re-merges every paper (a new record may be a sighting of
 any of them), but re-parsing the files already in the corpus took 10 of its seconds. A file
 is known by its path as given, its layout setting and the sha256 of its bytes; the entry is
-JSON (never pickle: a library folder may come from someone else), a list per sighting, and
-loads in about a tenth of the time the readers take. An entry that cannot be read is parsed
+JSON (never pickle: a library folder may come from someone else), a list per sighting with
+the keys merging compares its abstract by, and loads in about a tenth of the time the
+readers take. An entry that cannot be read is parsed
 again; entries of files no longer in the corpus are dropped after each ingest.
 """
 
@@ -18,14 +19,15 @@ from pathlib import Path
 
 import orjson
 
-from bot.ingest.sighting import Sighting
+from bot.ingest.merge import add_abstract_keys
+from bot.ingest.sighting import AbstractKeys, Sighting
 from bot.records import FileReport, Layout, Source
 
 log = logging.getLogger(__name__)
 
 # Bump whenever a reader's output for the same bytes changes: entries of another version
 # are never read.
-FORMAT = 1
+FORMAT = 2
 _FIELDS = ("abstract", "last_line", "title", "authors", "authors_truncated", "organisations",
            "categories", "date", "has_code", "arxiv_id", "source_id", "comment", "doubts")
 
@@ -47,7 +49,8 @@ class ParseCache:
             stored = orjson.loads(entry.read_bytes())
             report = FileReport.model_validate(stored["report"])
             source = {"file": report.file, "layout": report.layout}
-            sightings = [_sighting(Source(line=row[0], **source), row[1:])
+            sightings = [_sighting(Source(line=row[0], **source), row[1:-2],
+                                   AbstractKeys(words=row[-2], sketch=tuple(row[-1])))
                          for row in stored["sightings"]]
         except FileNotFoundError:
             return None
@@ -58,8 +61,9 @@ class ParseCache:
 
     def put(self, key: str, sightings: list[Sighting], report: FileReport) -> None:
         """Written atomically; a cache that cannot be written costs the next ingest a parse."""
-        rows = [[s.source.line, *(_plain(getattr(s, name)) for name in _FIELDS)]
-                for s in sightings]
+        add_abstract_keys(sightings)
+        rows = [[s.source.line, *(_plain(getattr(s, name)) for name in _FIELDS),
+                 s.abstract_keys.words, s.abstract_keys.sketch] for s in sightings]
         data = orjson.dumps({"report": report.model_dump(mode="json"), "sightings": rows})
         partial = self.folder / f"{key}.{os.getpid()}.tmp"
         try:
@@ -83,8 +87,8 @@ def _plain(value):
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def _sighting(source: Source, row: list) -> Sighting:
+def _sighting(source: Source, row: list, keys: AbstractKeys) -> Sighting:
     fields = dict(zip(_FIELDS, row, strict=True))
     if fields["date"] is not None:
         fields["date"] = dt.date.fromisoformat(fields["date"])
-    return Sighting(source=source, **fields)
+    return Sighting(source=source, abstract_keys=keys, **fields)

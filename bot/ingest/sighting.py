@@ -17,6 +17,15 @@ _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?\s*(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class AbstractKeys:
+    """What merging compares of an abstract, computed once per file read (and kept with the
+    file's cached reading), so re-merging a large corpus does not re-tokenise every abstract."""
+
+    words: str  # digest of its lower-cased words: equal for wordings alike but for spacing
+    sketch: tuple[int, ...]  # bottom-k min-hash keys of its word 5-shingles
+
+
 @dataclass
 class Sighting:
     """The fields one record gives; None where it says nothing."""
@@ -35,6 +44,7 @@ class Sighting:
     source_id: str | None = None  # an id the source gives that is not an arXiv id (BEIR _id)
     comment: str | None = None
     doubts: list[str] = field(default_factory=list)  # kept, but worth a warning in the report
+    abstract_keys: AbstractKeys | None = None  # set by merge.add_abstract_keys
 
 
 def clean_text(text: str) -> str:
