@@ -24,6 +24,7 @@ from embeddings import Embedder, EmbeddingCache, EmbeddingEngine, Int8Vectors, V
 
 FORMAT_VERSION = 6
 HUB_NEIGHBOURS = 10  # a paper's hubness: mean cosine to this many nearest other papers
+_QUANTIZE_ROWS = 65_536  # sentence vectors quantized this many at a time while building
 
 
 class FileCheck(BaseModel):
@@ -256,9 +257,10 @@ def build_library(
     sentence_vectors = Int8Vectors.zeros(len(spans), dim)
     offsets = np.searchsorted(spans[:, 0], np.arange(len(papers) + 1))
     fresh_sentences = sentence_rows_of(offsets, fresh)
-    if len(fresh_sentences):
-        sentence_vectors.put(fresh_sentences, Int8Vectors.quantize(np.stack(
-            [vectors_of[papers[row].abstract[s:e]] for row, s, e in spans[fresh_sentences]])))
+    for start in range(0, len(fresh_sentences), _QUANTIZE_ROWS):  # no float32 copy of all
+        rows = fresh_sentences[start : start + _QUANTIZE_ROWS]
+        sentence_vectors.put(rows, Int8Vectors.quantize(np.stack(
+            [vectors_of[papers[row].abstract[s:e]] for row, s, e in spans[rows]])))
     kept = np.flatnonzero(reused >= 0)
     if len(kept):
         assert previous is not None

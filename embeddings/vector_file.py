@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 _SCALE_BYTES = 4
+_QUANTIZE_BLOCK = 65_536
 
 
 class Int8Vectors:
@@ -36,11 +37,15 @@ class Int8Vectors:
     def quantize(cls, vectors: np.ndarray) -> Int8Vectors:
         vectors = np.asarray(vectors, dtype=np.float32)
         rows, dim = vectors.shape
-        scales = np.abs(vectors).max(axis=1, initial=0.0) / 127.0
-        scales[scales == 0] = 1.0  # an all-zero row: any scale decodes it to zeros
         packed = np.empty((rows, dim + _SCALE_BYTES), dtype=np.int8)
-        packed[:, :dim] = np.rint(vectors / scales[:, None])
-        packed[:, dim:] = scales.astype("<f4").view(np.int8).reshape(rows, _SCALE_BYTES)
+        # By blocks, so the float temporaries stay small next to a million-row input.
+        for start in range(0, rows, _QUANTIZE_BLOCK):
+            block = vectors[start : start + _QUANTIZE_BLOCK]
+            scales = np.abs(block).max(axis=1, initial=0.0) / 127.0
+            scales[scales == 0] = 1.0  # an all-zero row: any scale decodes it to zeros
+            out = packed[start : start + _QUANTIZE_BLOCK]
+            out[:, :dim] = np.rint(block / scales[:, None])
+            out[:, dim:] = scales.astype("<f4").view(np.int8).reshape(len(block), _SCALE_BYTES)
         return cls(packed)
 
     @classmethod
