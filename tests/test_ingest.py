@@ -328,7 +328,8 @@ def test_abstract_keys_are_the_same_in_every_process(tmp_path):
 
     script = ("import sys; from bot.ingest.merge import add_abstract_keys; "
               "from bot.ingest.sighting import Sighting; from bot.records import Source; "
-              "s = [Sighting(source=Source(file='x', line=1, layout='jsonl'), abstract=sys.argv[1])]; "
+              "s = [Sighting(source=Source(file='x', line=1, layout='jsonl'), "
+              "abstract=sys.argv[1])]; "
               "add_abstract_keys(s); print(s[0].abstract_keys.words, *s[0].abstract_keys.sketch)")
     for seed in ("1", "2"):
         printed = subprocess.run([sys.executable, "-c", script, abstract], check=True,
