@@ -34,7 +34,7 @@ class FileCheck(BaseModel):
 
     size: int
     crc32: int | None = Field(None, description="None for the sentence vectors: the largest "
-                              "file (250 MB at 75k papers), memory-mapped, checked by size "
+                              "file (223 MB at 75k papers), memory-mapped, checked by size "
                               "and header only.")
 
 

@@ -1,8 +1,8 @@
 """Unit vectors kept as int8 codes with a float32 scale a row: a quarter of float32's size.
 
-A library keeps about nine sentence vectors a paper (650k rows at 75k papers: 1 GB as
+A library keeps about eight sentence vectors a paper (575k rows at 75k papers: 880 MB as
 float32), and a query scores the sentences of its few hundred candidates. As int8 the
-matrix is 250 MB, small enough to memory-map whole: a query's rows are then slices of
+matrix is 223 MB, small enough to memory-map whole: a query's rows are then slices of
 memory rather than a read each (reading a candidate's float32 rows from disk, one pread a
 paper, cost 1.5 ms a query). Each row is symmetric: codes = round(x / scale) with
 scale = max |x| / 127, which keeps a unit vector's cosines within about 0.002 of float32's.

@@ -5,8 +5,8 @@ any of them), but re-parsing the files already in the corpus took 10 of its seco
 is known by its path as given, its layout setting and the sha256 of its bytes; the entry is
 JSON (never pickle: a library folder may come from someone else), a list per sighting with
 the keys merging compares its abstract by, and loads in about a tenth of the time the
-readers take. An entry that cannot be read is parsed
-again; entries of files no longer in the corpus are dropped after each ingest.
+readers take. An entry that cannot be read is parsed again; entries of files no longer in
+the corpus are dropped after each ingest.
 """
 
 from __future__ import annotations
