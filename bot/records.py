@@ -192,8 +192,21 @@ class FileReport(BaseModel):
     )
 
 
+class RefusedFile(BaseModel):
+    """A corpus file that gave no paper at all (unreadable, of no known layout, empty): it
+    is left out of the corpus, and the rest is read."""
+
+    file: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason}"
+
+
 class IngestReport(BaseModel):
     files: list[FileReport] = Field(default_factory=list)
+    refused: list[RefusedFile] = Field(
+        default_factory=list, description="Files left out of the corpus, with the reason.")
     papers: int = Field(0, description="Distinct papers after merging.")
 
     @property

@@ -12,7 +12,7 @@ import gzip
 import hashlib
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import IngestError
@@ -41,6 +41,7 @@ __all__ = ["Corpus", "ParseCache", "detect_layout", "expand_paths", "file_digest
 class Corpus:
     papers: list[Paper]
     report: IngestReport
+    files: list[Path] = field(default_factory=list)  # the files read: the corpus kept
 
 
 def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
@@ -183,7 +184,8 @@ def ingest(paths: Sequence[str | Path], layout: Layout | None = None, *,
     sightings: list[Sighting] = []
     report_of: list[FileReport] = []
     keys: set[str] = set()
-    for path in expand_paths(paths):
+    files = expand_paths(paths)
+    for path in files:
         if parse_cache is None:
             found, report = read_file(path, layout, progress=progress)
         else:
@@ -216,7 +218,8 @@ def ingest(paths: Sequence[str | Path], layout: Layout | None = None, *,
     _make_ids_unique(papers)
     if parse_cache is not None:
         parse_cache.keep_only(keys)
-    return Corpus(papers=papers, report=IngestReport(files=reports, papers=len(papers)))
+    return Corpus(papers=papers, report=IngestReport(files=reports, papers=len(papers)),
+                  files=files)
 
 
 def _make_ids_unique(papers: list[Paper]) -> None:
