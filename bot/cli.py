@@ -1,12 +1,17 @@
 """`paperchat` on the command line: each command calls PaperBot and prints what it returns.
 
-Exit codes: 0 success, 1 a domain error (message on stderr, no traceback), 2 bad arguments.
+Exit codes: 0 success; 1 an error (one line on stderr, no traceback); 2 bad arguments;
+3 `ingest` built the library but refused some files (each named on stdout, first).
+Reading commands open the library as it was built, never rebuilding it from its corpus
+files; a line on stderr says when those changed or vanished since.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +21,8 @@ from bot.errors import PaperchatError, SettingsError
 from bot.paperbot import PaperBot
 from bot.records import Filters, Hit, Layout, Paper
 from bot.settings import Settings, get_settings, parse_credentials
+
+REFUSED = 3  # exit code: the library was built, but some corpus files were refused
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,11 +44,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args, filters)
     except PaperchatError as exc:
-        print(f"paperchat: error: {exc}", file=sys.stderr)
-        return 1
+        return _error(str(exc))
     except KeyboardInterrupt:
         print("paperchat: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the last resort: what no layer above turned into a message
+        _debug_traceback()
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _error(f"{where}{exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 - a user sees one line, never a traceback
+        _debug_traceback()
+        return _error(f"unexpected {type(exc).__name__}: {_first_line(exc)} "
+                      "(set PAPERCHAT_DEBUG=1 for the traceback)")
+
+
+def _error(message: str) -> int:
+    print(f"paperchat: error: {' '.join(message.split())}", file=sys.stderr)
+    return 1
+
+
+def _debug_traceback() -> None:
+    if os.environ.get("PAPERCHAT_DEBUG") == "1":
+        traceback.print_exc()
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else ""
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is from 0 to 65535, not {port}")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("serve", _serve, "serve the web chat")
     with_corpus(sub, required=False)
     sub.add_argument("--host", help="interface to bind (default 127.0.0.1)")
-    sub.add_argument("--port", type=int, help="port (default 7860; 0 picks a free one)")
+    sub.add_argument("--port", type=_port, help="port (default 7860; 0 picks a free one)")
     with_llm(sub)
     sub.add_argument("--auth-file", metavar="FILE",
                      help="require a login: one 'user:password' a line (default: "
@@ -157,6 +196,21 @@ def _progress() -> bool:
 
 
 def _open(args: argparse.Namespace) -> PaperBot:
+    """The library as it was built, with a line on stderr if its corpus files changed."""
+    bot = _library(args)
+    changed, gone = bot.corpus_changes()
+    if changed or gone:
+        counts = " and ".join(f"{len(found)} {what}" for found, what in
+                              ((changed, "changed"), (gone, "gone")) if found)
+        root = bot.store.root if bot.store else args.index
+        print(f"paperchat: note: of the {len(bot.library.manifest.corpus)} corpus file(s) of "
+              f"this library, {counts} since it was built (first: {(changed + gone)[0]}); it "
+              f"answers as built: refresh it with `paperchat ingest FILES --index {root}`",
+              file=sys.stderr)
+    return bot
+
+
+def _library(args: argparse.Namespace) -> PaperBot:
     return PaperBot.open_or_build(args.index, settings=args.settings, progress=_progress())
 
 
@@ -193,14 +247,17 @@ def _ingest(args: argparse.Namespace, _: Filters | None) -> int:
     layout = Layout(args.layout) if args.layout else None
     engine = {"engine": args.engine, "ray_address": args.address}
     if args.add:
-        bot = _open(args).add(args.paths, layout=layout, progress=_progress(), **engine)
+        bot = _library(args).add(args.paths, layout=layout, progress=_progress(), **engine)
     else:
         bot = PaperBot.from_corpus(args.paths, args.index, layout=layout,
                                    settings=args.settings, progress=_progress(), **engine)
+    refused = bot.report.refused
+    for file in refused:  # first: what is not in the library matters most
+        print(f"refused: {' '.join(str(file).split())}")
     print(bot.report.render())
     print(f"library: {bot.store.root if bot.store else '(not saved)'} "
           f"({len(bot.papers)} papers, {bot.last_embedded} texts embedded)")
-    return 0
+    return REFUSED if refused else 0
 
 
 def _search(args: argparse.Namespace, filters: Filters | None) -> int:

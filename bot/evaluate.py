@@ -69,9 +69,36 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
 def read_queries(path: Path) -> dict[str, str]:
     if not path.is_file():
         raise EvalError(f"{path}: no such file (the search task needs queries.jsonl)")
-    with path.open(encoding="utf-8") as fh:
-        records = [json.loads(line) for line in fh if line.strip()]
-    return {str(r["_id"]): r["text"] for r in records}
+    queries = {}
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    query_id, text = _query(line)
+                    if query_id is None:
+                        raise EvalError(f"{path}:{number}: {text}")
+                    queries[query_id] = text
+    except UnicodeDecodeError as exc:
+        raise EvalError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise EvalError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return queries
+
+
+def _query(line: str) -> tuple[str | None, str]:
+    """(id, text) of one queries.jsonl line; (None, why) for a line that is not a query."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        return None, f"not a JSON object ({str(exc).splitlines()[0][:120]})"
+    if not isinstance(record, dict):
+        return None, f"not a JSON object but a {type(record).__name__}"
+    query_id, text = record.get("_id"), record.get("text")
+    if not isinstance(query_id, str | int) or isinstance(query_id, bool):
+        return None, "no \"_id\" (a string)"
+    if not isinstance(text, str):
+        return None, "no \"text\" (a string)"
+    return str(query_id), text
 
 
 def evaluate(
@@ -91,12 +118,13 @@ def evaluate(
         raise EvalError(f"{dataset_dir}: no corpus.jsonl (expected the BEIR layout)")
     settings = settings or get_settings()
     qrels = read_qrels(dataset_dir / "qrels" / f"{split}.tsv")
+    # Read before the (long) build: a bad line is reported at once.
+    texts = read_queries(dataset_dir / "queries.jsonl") if task == "search" else {}
     if bot is None:
         cache = Path(index_dir) if index_dir else settings.home / "eval" / dataset_dir.name
         bot = PaperBot.from_corpus([corpus], cache, settings=settings, progress=progress)
 
     if task == "search":
-        texts = read_queries(dataset_dir / "queries.jsonl")
         missing = sorted(set(qrels) - set(texts))
         if missing:
             raise EvalError(f"{len(missing)} judged queries are not in queries.jsonl, "

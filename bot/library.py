@@ -10,9 +10,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from bot.ingest import Corpus
 from bot.ingest.merge import normalise_title
@@ -38,6 +39,17 @@ class FileCheck(BaseModel):
                               "and header only.")
 
 
+class CorpusFile(BaseModel):
+    """A corpus file as the build read it: where it was and what it held, so that a read can
+    say which files changed or vanished since, without reading them as a corpus again."""
+
+    path: str = Field(description="Absolute; relative to the library folder for a file "
+                      "inside it (an upload), so that a moved library still finds it.")
+    size: int | None = None
+    mtime_ns: int | None = Field(None, description="Unchanged with the size: not re-hashed.")
+    sha256: str | None = Field(None, description="None in libraries of earlier versions.")
+
+
 class Manifest(BaseModel):
     """What a library folder holds and how it was built; written last, read first."""
 
@@ -49,13 +61,30 @@ class Manifest(BaseModel):
     papers: int
     sentences: int
     corpus_fingerprint: str = Field(description="Content hash of the corpus files + layout.")
-    corpus_paths: list[str] = Field(description="The files ingested, as given.")
+    corpus: list[CorpusFile] = Field(default_factory=list, description="The files read.")
     layout: Layout | None = None
     generation: str = Field(description="Names this build's files; changes on every write.")
     files: dict[str, str] = Field(default_factory=dict)
     checks: dict[str, FileCheck] = Field(
         default_factory=dict, description="Every file of the build by its path in the folder.")
     built_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_earlier_corpus_paths(cls, data):
+        """Libraries of earlier versions list their corpus as bare paths (`corpus_paths`),
+        relative to the folder the command ran in: taken as they were always read."""
+        if isinstance(data, dict) and "corpus_paths" in data and "corpus" not in data:
+            paths = data["corpus_paths"]
+            data = {k: v for k, v in data.items() if k != "corpus_paths"}
+            data["corpus"] = ([{"path": str(Path(p).absolute())} for p in paths
+                               if isinstance(p, str)] if isinstance(paths, list) else paths)
+        return data
+
+    @property
+    def corpus_paths(self) -> list[str]:
+        """The corpus files as stored (see `LibraryStore.corpus_files` for their places)."""
+        return [f.path for f in self.corpus]
 
 
 def document_text(paper: Paper) -> str:

@@ -92,10 +92,26 @@ class PaperBot:
         current = (loaded if loaded is not None and _is_current(loaded, store)
                    else cls._try_load(store))
         if (current is not None and current.manifest.corpus_fingerprint == corpus_fingerprint
-                and current.embedder_identity == embedder.identity):
+                and current.embedder_identity == embedder.identity
+                and _same_places(store.corpus_files(current.manifest), files)):
             store.tidy(current.manifest)  # a build killed after its commit left files behind
             return cls(current, embedder=embedder, settings=settings, store=store)
         embedding_engine = _engine(engine, ray_address, embedder)  # before the long parse
+        try:
+            library, embedded = cls._build(
+                store, files, layout, embedder, corpus_fingerprint, current, embedding_engine,
+                expected_generation=expected_generation, progress=progress)
+        except OSError as exc:  # a full disk, a read-only folder: while caching or writing
+            raise store.write_error(exc) from None
+        bot = cls(library, embedder=embedder, settings=settings, store=store)
+        bot.last_embedded = embedded
+        return bot
+
+    @staticmethod
+    def _build(store: LibraryStore, files: list[Path], layout: Layout | None,
+               embedder: Embedder, corpus_fingerprint: str, current: Library | None,
+               embedding_engine: EmbeddingEngine | None, *, expected_generation: str | None,
+               progress: bool) -> tuple[Library, int]:
         # Paused: the objects of a large corpus set the collector off again and again.
         with store.writing(), collector_paused():
             if (expected_generation is not None and store.exists()
@@ -108,23 +124,26 @@ class PaperBot:
                 try:
                     library, embedded = build_library(
                         corpus, embedder, fingerprint=corpus_fingerprint,
-                        corpus_paths=[str(f) for f in files], layout=layout, cache=cache,
+                        corpus_paths=[], layout=layout, cache=cache,
                         previous=current if current is not None
                         and current.embedder_identity == embedder.identity else None,
                         engine=embedding_engine, progress=progress)
                 finally:
                     cache.close()
             except CacheError as exc:
+                if store.is_disk_full(exc):  # the cache is fine: the disk it is on is full
+                    raise store.write_error(exc) from None
                 raise LibraryError(f"{exc}; delete it and run `paperchat ingest` again "
                                    "(it only holds vectors that can be recomputed)") from None
             except EngineError as exc:
                 raise LibraryError(f"{exc} (the vectors embedded so far are kept: a new run "
                                    "resumes from them)") from None
+            # The files actually read (a refused file is no part of it), where they are.
+            library.manifest = library.manifest.model_copy(
+                update={"corpus": store.corpus_entries(corpus.files)})
             with step("writing the library", enabled=progress):
                 store.save(library)
-        bot = cls(library, embedder=embedder, settings=settings, store=store)
-        bot.last_embedded = embedded
-        return bot
+        return library, embedded
 
     @classmethod
     def open(
@@ -161,18 +180,25 @@ class PaperBot:
         embedder: Embedder | None = None,
         progress: bool = False,
     ) -> PaperBot:
-        """The library in `index_dir`, refreshed if its corpus files changed; the bundled
-        corpus when there is none yet."""
+        """The library in `index_dir` as it is (never rebuilt from its corpus files: see
+        `corpus_changes`). Only the default library, when none exists yet, is built, from
+        the bundled corpus; a named folder without a library is a LibraryError."""
         settings = settings or get_settings()
         store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
-        if not store.exists():
+        if store.exists():
+            return cls.open(store.root, settings=settings, embedder=embedder)
+        if index_dir is None and settings.index_dir is None:
             return cls.from_corpus(None, store.root, settings=settings, embedder=embedder,
                                    progress=progress)
-        manifest = store.read_manifest()
-        if all(Path(p).is_file() for p in manifest.corpus_paths):
-            return cls.from_corpus(manifest.corpus_paths, store.root, layout=manifest.layout,
-                                   settings=settings, embedder=embedder, progress=progress)
-        return cls.open(store.root, settings=settings, embedder=embedder)
+        raise LibraryError(f"no library in {store.root}: build one with "
+                           f"`paperchat ingest FILES --index {store.root}`")
+
+    def corpus_changes(self) -> tuple[list[Path], list[Path]]:
+        """The corpus files that changed, and those gone, since this library was built from
+        them: its answers come from them as they were."""
+        if self.store is None:
+            return [], []
+        return self.store.corpus_changes(self.library.manifest)
 
     def add(self, paths: Sequence[str | Path], *, layout: Layout | None = None,
             engine: Engine = "local", ray_address: str | None = None,
@@ -188,13 +214,13 @@ class PaperBot:
                         else self.library.manifest)
             if layout is not None and layout != manifest.layout:
                 raise LibraryError("added files must share the library's layout setting")
-            known = manifest.corpus_paths
-            gone = [p for p in known if not Path(p).is_file()]
+            known = self.store.corpus_files(manifest)
+            gone = [p for p in known if not p.is_file()]
             if gone:  # rebuilding without them would drop their papers from the library
                 raise LibraryError(
                     f"{len(gone)} file(s) this library was built from are gone (first: "
                     f"{gone[0]}); put them back, or ingest the whole corpus anew")
-            new = [str(p) for p in expand_paths(paths) if str(p) not in known]
+            new = [p for p in expand_paths(paths) if p.resolve() not in set(known)]
             try:
                 return PaperBot.from_corpus(
                     known + new, self.store.root, layout=layout, settings=self.settings,
@@ -208,6 +234,9 @@ class PaperBot:
 
     @staticmethod
     def _try_load(store: LibraryStore) -> Library | None:
+        """The previous build, for a build to reuse; None when there is none or it is
+        damaged (then the build, asked for with these files, replaces it). Reads never
+        come here: they open the library as it is, or fail."""
         if not store.exists():
             return None
         try:
@@ -337,6 +366,12 @@ def _engine(engine: Engine, ray_address: str | None, embedder: Embedder
 def _check_k(k: int) -> None:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
         raise QueryError(f"k must be a whole number from 1 to 1000, not {k!r}")
+
+
+def _same_places(stored: list[Path], files: list[Path]) -> bool:
+    """Whether the library's corpus, as stored, is among these files where they are now."""
+    given = {Path(f).expanduser().resolve() for f in files}
+    return all(path in given for path in stored)
 
 
 def _is_current(library: Library, store: LibraryStore) -> bool:

@@ -11,16 +11,24 @@
     parse-cache/             each corpus file's sightings as last read, by its bytes
     uploads/                 corpus files added through the web app
 
-Every build writes files under a fresh generation name, then swaps the manifest in with an
-atomic rename, then deletes other generations. A crash at any moment leaves the previous
-manifest pointing at complete files. The manifest records each file's size and CRC-32
+    .build-journal.json      while a build runs: every file it may leave behind, by name
+
+Every build first lists, in the journal, the exact names of the files it is about to write
+(and of the previous build's files), then writes its files under a fresh generation name,
+then swaps the manifest in with an atomic rename, then deletes what the journal lists and
+the new manifest does not name, and the journal last. A crash at any moment leaves the
+previous manifest pointing at complete files, and a journal naming exactly what the next
+build or `tidy` removes. Nothing else in the folder is ever deleted: a library shares its
+folder with whatever the user keeps there. The manifest records each file's size and CRC-32
 (`FileCheck`), checked before the file is read. Nothing is pickled.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import json
 import os
 import secrets
 import shutil
@@ -33,9 +41,9 @@ from pydantic import BaseModel, ValidationError
 
 from bot.collector import collector_paused
 from bot.errors import LibraryError
-from bot.ingest import ParseCache
+from bot.ingest import ParseCache, file_digest
 from bot.lexical import LexicalIndex
-from bot.library import FORMAT_VERSION, FileCheck, Library, Manifest
+from bot.library import FORMAT_VERSION, CorpusFile, FileCheck, Library, Manifest
 from bot.records import IngestReport, Paper
 from embeddings import EmbeddingCache, IndexFileError, Int8Vectors, VectorIndex
 
@@ -46,6 +54,12 @@ PARSE_CACHE = "parse-cache"  # the sightings of each corpus file as last read
 LEGACY_EMBEDDING_CACHE = ("embeddings.sqlite", "embeddings.sqlite-wal", "embeddings.sqlite-shm")
 LOCK = ".lock"
 UPLOADS = "uploads"  # files added through the web app
+JOURNAL = ".build-journal.json"  # the files a running (or killed) build may leave behind
+# What a library folder may hold before its first build is committed (a failed or killed
+# first ingest leaves these): anything else there belongs to someone else.
+_OWN_NAMES = frozenset({MANIFEST, LOCK, JOURNAL, f".{JOURNAL}.tmp", EMBEDDING_CACHE,
+                        PARSE_CACHE, UPLOADS, *LEGACY_EMBEDDING_CACHE})
+_LOW_SPACE = 16 << 20  # a failed write with less free than this is taken for a full disk
 _REBUILD = "re-run `paperchat ingest` to rebuild it"
 _UNCHECKED = ("sentences",)  # by size and header only: see FileCheck
 _READ_BLOCK = 1 << 22
@@ -173,12 +187,33 @@ class LibraryStore:
         return array
 
     def save(self, library: Library) -> None:
-        """Write a new generation, commit it by renaming the manifest, drop older ones."""
+        """Write a new generation, commit it by renaming the manifest, drop older ones.
+
+        A write that fails (a full disk, a read-only folder) removes this generation's files
+        and raises LibraryError: the previous library stays as it was."""
         self.root.mkdir(parents=True, exist_ok=True)
         generation = secrets.token_hex(6)
         files = {kind: f"{kind}.{generation}.{ext}" for kind, ext in
                  [("papers", "json"), ("docs", "faiss"), ("sentences", "npy"), ("spans", "npy"),
                   ("hubness", "npy"), ("lexical", "bm25")]}
+        manifest_temp = f".{MANIFEST}.{generation}.tmp"
+        written = [*files.values(), *(_temp_name(n) for n in files.values()), manifest_temp]
+        previous = self._readable_manifest()
+        try:
+            self._journal(written + (sorted(_recorded(previous)) if previous else []))
+            self._write_generation(library, files)
+            library.manifest = library.manifest.model_copy(
+                update={"generation": generation, "files": files,
+                        "checks": self._checks(files)})
+            manifest_json = library.manifest.model_dump_json(indent=2).encode()
+            self._write(MANIFEST, lambda p: p.write_bytes(manifest_json), temp=manifest_temp)
+            _fsync_dir(self.root)
+        except (OSError, RuntimeError) as exc:
+            self._remove(set(written) - _recorded(self._readable_manifest()))
+            raise self.write_error(exc) from None
+        self._sweep(library.manifest)
+
+    def _write_generation(self, library: Library, files: dict[str, str]) -> None:
         paper_file = _PaperFile(papers=library.papers, report=library.report)
         self._write(files["papers"], lambda p: p.write_bytes(paper_file.model_dump_json().encode()))
         self._write(files["docs"], library.doc_index.write)
@@ -186,18 +221,76 @@ class LibraryStore:
         self._write(files["spans"], lambda p: _save_npy(p, library.sentence_spans))
         self._write(files["hubness"], lambda p: _save_npy(p, library.hubness.reshape(-1, 1)))
         self._write_dir(files["lexical"], library.lexical.write)
-        library.manifest = library.manifest.model_copy(
-            update={"generation": generation, "files": files,
-                    "checks": self._checks(files)})
-        manifest_json = library.manifest.model_dump_json(indent=2).encode()
-        self._write(MANIFEST, lambda p: p.write_bytes(manifest_json))
-        _fsync_dir(self.root)
-        self._sweep(set(files.values()))
+
+    def is_disk_full(self, exc: BaseException) -> bool:
+        return _is_disk_full(exc, self.root)
+
+    def write_error(self, exc: BaseException) -> LibraryError:
+        """A failed write as one line naming its real cause."""
+        if isinstance(exc, LibraryError):
+            return exc
+        intact = ("the previous library is intact" if self._readable_manifest() is not None
+                  else "nothing was built")
+        if _is_disk_full(exc, self.root):
+            return LibraryError(f"no space left on device while writing the library in "
+                                f"{self.root}; free some space and run again — {intact}")
+        if isinstance(exc, OSError):
+            where = f" ({exc.filename})" if exc.filename else ""
+            return LibraryError(f"cannot write the library in {self.root}: "
+                                f"{exc.strerror or exc}{where}; {intact}")
+        return LibraryError(f"writing the library in {self.root} failed ({_short(exc)}); "
+                            f"{intact}")
+
+    def corpus_entries(self, files: list[Path]) -> list[CorpusFile]:
+        """The corpus as a manifest records it: absolute paths, except files inside the
+        library folder (uploads), relative to it so that a moved library keeps them."""
+        root = self.root.resolve()
+        entries = []
+        for file in files:
+            path = Path(file).expanduser().resolve()
+            stat = path.stat()
+            stored = path.relative_to(root) if path.is_relative_to(root) else path
+            entries.append(CorpusFile(path=str(stored), size=stat.st_size,
+                                      mtime_ns=stat.st_mtime_ns, sha256=file_digest(path)))
+        return entries
+
+    def corpus_files(self, manifest: Manifest) -> list[Path]:
+        """Where the corpus files of this library are now."""
+        return [self._corpus_path(entry) for entry in manifest.corpus]
+
+    def corpus_changes(self, manifest: Manifest) -> tuple[list[Path], list[Path]]:
+        """The corpus files that changed and those that are gone since the build read them.
+        A file whose size and modification time are unchanged is not hashed again."""
+        changed, gone = [], []
+        for entry in manifest.corpus:
+            path = self._corpus_path(entry)
+            try:
+                stat = path.stat()
+            except OSError:
+                gone.append(path)
+                continue
+            if not path.is_file():
+                gone.append(path)
+            elif entry.size is not None and stat.st_size != entry.size:
+                changed.append(path)
+            elif (entry.sha256 is not None and stat.st_mtime_ns != entry.mtime_ns
+                  and file_digest(path) != entry.sha256):
+                changed.append(path)
+        return changed, gone
+
+    def _corpus_path(self, entry: CorpusFile) -> Path:
+        path = Path(entry.path)
+        return path if path.is_absolute() else self.root.resolve() / path
 
     def leftovers(self, manifest: Manifest) -> list[Path]:
-        """Files of other builds and temporary files: what a killed build leaves behind."""
-        keep = {MANIFEST, LOCK, *manifest.files.values()}
-        return [p for p in self.root.iterdir() if p.name not in keep and _is_ours(p.name)]
+        """What a killed build left behind: the files its journal lists that the manifest
+        does not name, and the journal itself."""
+        journal = self.root / JOURNAL
+        if not journal.is_file():
+            return []
+        keep = _recorded(manifest)
+        return [self.root / name for name in self._journal_names()
+                if name not in keep and _exists(self.root / name)] + [journal]
 
     def tidy(self, manifest: Manifest) -> None:
         """Remove what a killed build left behind, unless a build is running now (whose new
@@ -206,19 +299,49 @@ class LibraryStore:
             return
         try:
             with self.writing():
-                self._sweep(set(self.read_manifest().files.values()))
+                self._sweep(self.read_manifest())
         except LibraryError:
             pass  # a build is running; it sweeps when it commits
 
-    def _sweep(self, current: set[str]) -> None:
-        keep = {MANIFEST, LOCK, *current}
-        for stale in self.root.iterdir():
-            if stale.name in keep or not _is_ours(stale.name):
+    def _sweep(self, current: Manifest) -> None:
+        """Delete what the journal lists and the current manifest does not name, then the
+        journal. Nothing unlisted is touched, whatever its name."""
+        self._remove(set(self._journal_names()) - _recorded(current))
+        (self.root / JOURNAL).unlink(missing_ok=True)
+
+    def _remove(self, names: set[str]) -> None:
+        # Deepest first, so that a folder's listed files go before the folder.
+        for name in sorted(names, key=lambda n: (-len(Path(n).parts), n)):
+            if not _is_inside(name) or name in _OWN_NAMES:
                 continue
-            if stale.is_dir():
-                shutil.rmtree(stale, ignore_errors=True)
-            else:
-                stale.unlink(missing_ok=True)
+            path = self.root / name
+            if path.is_symlink() or path.is_file():
+                path.unlink(missing_ok=True)
+            elif path.is_dir() and name.endswith(".tmp") and len(Path(name).parts) == 1:
+                shutil.rmtree(path, ignore_errors=True)  # a build's own temporary folder
+            elif path.is_dir():
+                with contextlib.suppress(OSError):  # a folder holding unlisted files stays
+                    path.rmdir()
+
+    def _journal(self, names: list[str]) -> None:
+        """Record, before writing them, the names of every file this build may leave."""
+        listed = sorted(set(self._journal_names()) | set(names))
+        data = json.dumps({"files": listed}, indent=1).encode()
+        self._write(JOURNAL, lambda p: p.write_bytes(data), temp=f".{JOURNAL}.tmp")
+        _fsync_dir(self.root)
+
+    def _journal_names(self) -> list[str]:
+        try:
+            listed = json.loads((self.root / JOURNAL).read_bytes()).get("files", [])
+        except (OSError, ValueError, AttributeError):
+            return []  # none, or unreadable: then nothing is known to be ours to delete
+        return [n for n in listed if isinstance(n, str) and _is_inside(n)]
+
+    def _readable_manifest(self) -> Manifest | None:
+        try:
+            return self.read_manifest() if self.exists() else None
+        except LibraryError:
+            return None
 
     def _checks(self, files: dict[str, str]) -> dict[str, FileCheck]:
         """Size and CRC-32 of every file of a build (a folder's files one by one), read back
@@ -232,21 +355,21 @@ class LibraryStore:
                     crc32=None if kind in _UNCHECKED else _crc32(item))
         return checks
 
-    def _write(self, name: str, write) -> None:
+    def _write(self, name: str, write, *, temp: str | None = None) -> None:
         final = self.root / name
-        temp = self.root / f".{name}.{os.getpid()}.tmp"
+        temp_path = self.root / (temp or _temp_name(name))
         try:
-            write(temp)
-            with temp.open("rb+") as fh:
+            write(temp_path)
+            with temp_path.open("rb+") as fh:
                 os.fsync(fh.fileno())
-            os.replace(temp, final)
+            os.replace(temp_path, final)
         finally:
-            temp.unlink(missing_ok=True)
+            temp_path.unlink(missing_ok=True)
 
     def _write_dir(self, name: str, write) -> None:
         """A folder written aside, its files synced, then renamed into place."""
         final = self.root / name
-        temp = self.root / f".{name}.{os.getpid()}.tmp"
+        temp = self.root / _temp_name(name)  # named by the generation: never another's
         shutil.rmtree(temp, ignore_errors=True)
         try:
             temp.mkdir()
@@ -279,6 +402,25 @@ class LibraryStore:
                 return target
         raise LibraryError(f"{folder} holds too many files named {name}")
 
+    def check_writable_here(self) -> None:
+        """A library is built only into a new or empty folder, or one that holds a library:
+        never among someone else's files, which a library could then mistake for its own."""
+        root = self.root
+        if root.exists() and not root.is_dir():
+            raise LibraryError(f"{root} is a file, not a folder: choose a folder for the "
+                               f"library, e.g. `--index {root.parent / 'library'}`")
+        if not root.exists() or self.exists() or (root / JOURNAL).exists():
+            return
+        try:
+            foreign = sorted(p.name for p in root.iterdir() if p.name not in _OWN_NAMES)
+        except OSError as exc:
+            raise LibraryError(f"{root}: cannot be read ({exc.strerror or exc})") from None
+        if foreign:
+            raise LibraryError(
+                f"{root} holds files that are not a paperchat library ({foreign[0]}"
+                f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); build the "
+                f"library in a folder of its own, e.g. `--index {root / 'library'}`")
+
     def parse_cache(self) -> ParseCache:
         return ParseCache(self.root / PARSE_CACHE)
 
@@ -294,9 +436,15 @@ class LibraryStore:
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
-        """Hold the folder's write lock; a second writer fails at once with a clear message."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / LOCK).open("a+") as lock:
+        """Hold the folder's write lock; a second writer fails at once with a clear message.
+        A folder that holds files but no library is refused before anything is written."""
+        self.check_writable_here()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock_file = (self.root / LOCK).open("a+")
+        except OSError as exc:
+            raise self.write_error(exc) from None
+        with lock_file as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -329,10 +477,41 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _is_ours(name: str) -> bool:
-    return name.startswith(("papers.", "docs.", "sentences.", "spans.", "hubness.",
-                             "lexical.")) or (
-        name.startswith(".") and name.endswith(".tmp"))
+def _temp_name(name: str) -> str:
+    """A file's name while it is written: its final name (which holds the generation) hidden."""
+    return f".{name}.tmp"
+
+
+def _recorded(manifest: Manifest | None) -> set[str]:
+    """Every file and folder a committed build wrote, by its path in the library folder."""
+    if manifest is None:
+        return set()
+    return {*manifest.files.values(), *manifest.checks}
+
+
+def _is_inside(name: str) -> bool:
+    parts = Path(name).parts
+    return bool(parts) and not Path(name).is_absolute() and ".." not in parts
+
+
+def _exists(path: Path) -> bool:
+    return path.is_symlink() or path.exists()
+
+
+def _is_disk_full(exc: BaseException, root: Path) -> bool:
+    """ENOSPC (or EDQUOT) anywhere in the chain; FAISS reports a failed write as a bare
+    RuntimeError, taken for a full disk when the disk is nearly full."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "disk is full" in str(seen) or "No space left" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(exc, RuntimeError):
+        with contextlib.suppress(OSError):
+            return shutil.disk_usage(root).free < _LOW_SPACE
+    return False
 
 
 def _split_suffix(name: str) -> tuple[str, str]:
