@@ -93,14 +93,15 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.set_defaults(run=run)
         sub.add_argument("--index", metavar="DIR",
-                         help="library folder (default: $PAPERCHAT_INDEX_DIR or the user data "
-                              "folder)")
+                         help="library folder: new, empty, or holding a library (default: "
+                              "$PAPERCHAT_INDEX_DIR or the user data folder)")
         return sub
 
     def with_corpus(sub: argparse.ArgumentParser, required: bool) -> None:
         sub.add_argument("paths", nargs="+" if required else "*", metavar="PATHS",
                          help="listing or JSONL files, or folders of them"
-                              + ("" if required else " (default: the bundled seed corpus)"))
+                              + ("" if required else " (default: the library as built; the "
+                                 "bundled seed corpus if the default library has none)"))
         sub.add_argument("--layout", choices=[x.value for x in Layout],
                          help="read every file in this layout instead of detecting it")
 

@@ -17,6 +17,7 @@ from conftest import REPO
 
 from bot import LibraryError, PaperBot
 from bot.cli import main
+from bot.paperbot import SEED_DIR
 from bot.store import MANIFEST
 
 KINDS = ["papers", "docs", "sentences", "spans", "hubness", "lexical/data.csc.index.npy",
@@ -115,7 +116,7 @@ def library_without_corpus(library_copy):
     """A library whose corpus files are gone: the CLI opens it as it is, not rebuilding."""
     path = library_copy / MANIFEST
     manifest = json.loads(path.read_text())
-    path.write_text(json.dumps(manifest | {"corpus_paths": ["/nonexistent/corpus.txt"]}))
+    path.write_text(json.dumps(manifest | {"corpus": [{"path": "/nonexistent/corpus.txt"}]}))
     return library_copy
 
 
@@ -143,10 +144,14 @@ def test_a_damaged_faiss_file_in_a_fresh_process_is_an_exit_1_not_a_crash(
     assert target.name in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_damaged_library_with_its_corpus_at_hand_is_rebuilt_by_the_cli(library_copy,
-                                                                         capsys):
+def test_a_damaged_library_is_not_rebuilt_by_a_read_but_by_ingest(library_copy, capsys):
     target = _file(library_copy, "docs")
     target.write_bytes(_garbage(target.read_bytes()))
+    assert main(["search", "graph networks", "--index", str(library_copy), "-k", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert not out and target.name in err and len(err.strip().splitlines()) == 1
+    assert main(["ingest", str(SEED_DIR), "--index", str(library_copy)]) == 0  # the fix it names
+    capsys.readouterr()
     assert main(["search", "graph networks", "--index", str(library_copy), "-k", "1"]) == 0
     assert "graph networks" in capsys.readouterr().out
     assert len(PaperBot.open(library_copy).papers) == 68

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 
@@ -11,7 +12,7 @@ import pytest
 from bot import LibraryError, PaperBot
 from bot.library import FORMAT_VERSION
 from bot.paperbot import SEED_DIR
-from bot.store import EMBEDDING_CACHE, MANIFEST, PARSE_CACHE, LibraryStore
+from bot.store import EMBEDDING_CACHE, JOURNAL, MANIFEST, PARSE_CACHE, LibraryStore
 
 
 class _NoEmbedding:
@@ -176,13 +177,16 @@ def test_crash_before_manifest_swap_keeps_previous_library(library_copy, seed_bo
     store = LibraryStore(library_copy)
     before = json.loads((library_copy / MANIFEST).read_text())
 
+    names = {p.name for p in library_copy.iterdir()}
+
     def crash(*_):
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("bot.store._save_npy", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(LibraryError, match="no space left on device while writing the library"):
         store.save(seed_bot.library)
     assert json.loads((library_copy / MANIFEST).read_text()) == before
+    assert {p.name for p in library_copy.iterdir()} - names <= {JOURNAL}  # its files removed
     library = store.load()
     assert len(library.papers) == 68
     np.testing.assert_array_equal(library.sentence_spans, seed_bot.library.sentence_spans)
