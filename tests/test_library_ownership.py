@@ -155,9 +155,7 @@ def test_a_read_from_another_folder_never_rebuilds_from_what_a_path_names_there(
     monkeypatch.chdir(dir_x)
     assert run(capsys, "ingest", "papers.jsonl", "--index", library)[0] == 0
     manifest = json.loads((library / MANIFEST).read_text())
-    [entry] = manifest["corpus"]
-    assert entry["path"] == str(dir_x / "papers.jsonl")  # absolute
-    assert entry["size"] == (dir_x / "papers.jsonl").stat().st_size and len(entry["sha256"]) == 64
+    size = (dir_x / "papers.jsonl").stat().st_size
     (dir_x / "papers.jsonl").unlink()
     monkeypatch.chdir(dir_y)
     code, out, err = run(capsys, "search", "bird migration", "--index", library, "-k", "1")
@@ -166,7 +164,15 @@ def test_a_read_from_another_folder_never_rebuilds_from_what_a_path_names_there(
     assert f"paperchat ingest FILES --index {library}" in err
     code, out, _ = run(capsys, "papers", "--json", "--index", library)
     assert code == 0 and len(json.loads(out)) == 5
+    result = subprocess.run([sys.executable, "-m", "bot", "papers", "--index", str(library)],
+                            cwd=dir_y, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0 and result.stdout.strip().endswith("5 papers")
+    assert len(result.stderr.strip().splitlines()) == 1 and "1 gone" in result.stderr
     assert json.loads((library / MANIFEST).read_text()) == manifest  # nothing written
+    [entry] = manifest["corpus"]
+    assert entry["path"] == str(dir_x / "papers.jsonl")  # absolute
+    assert entry["size"] == size and len(entry["sha256"]) == 64
 
 
 def test_changed_corpus_files_are_reported_and_the_library_answers_as_built(
@@ -183,6 +189,17 @@ def test_changed_corpus_files_are_reported_and_the_library_answers_as_built(
         assert "of the 2 corpus file(s) of this library, 1 changed" in err, argv
         assert len(err.strip().splitlines()) == 1
     assert len(PaperBot.open(library).papers) == 5
+
+
+def test_serve_without_paths_serves_the_library_as_built(capsys, tmp_path, monkeypatch):
+    library = tmp_path / "L"
+    corpus = _jsonl(tmp_path / "a.jsonl", TOPICS)
+    assert run(capsys, "ingest", corpus, "--index", library)[0] == 0
+    _jsonl(corpus, TOPICS[:1])
+    served = []
+    monkeypatch.setattr("bot.app.launch", lambda bot, **_: served.append(bot))
+    code, _, err = run(capsys, "serve", "--index", library)
+    assert code == 0 and len(served[0].papers) == 5 and "1 changed" in err
 
 
 def test_an_emptied_corpus_file_leaves_every_read_command_working(capsys, tmp_path):
@@ -283,8 +300,8 @@ def _faiss_failed(*_, **__):
 
 @pytest.mark.parametrize("target", [
     "bot.store._save_npy", "bot.lexical.LexicalIndex.write", "embeddings.VectorIndex.write",
-    "embeddings.cache.EmbeddingCache.put", "bot.store.LibraryStore._journal",
-    "embeddings.Int8Vectors.save"])
+    "embeddings.cache.EmbeddingCache.put", "embeddings.Int8Vectors.save",
+    "bot.store.LibraryStore._journal"])
 def test_a_full_disk_is_one_line_naming_it_and_the_library_answers(
         capsys, library_copy, tmp_path, monkeypatch, target):
     before = sorted(p.name for p in library_copy.iterdir())
@@ -306,9 +323,9 @@ def test_a_full_disk_is_one_line_naming_it_and_the_library_answers(
 
 def test_a_read_only_library_folder_on_add_is_one_line(capsys, library_copy, tmp_path,
                                                        monkeypatch):
-    def read_only(self, *_):
-        raise OSError(errno.EROFS, "Read-only file system", str(self.root / JOURNAL))
-    monkeypatch.setattr("bot.store.LibraryStore._journal", read_only)
+    def read_only(self, name, *_, **__):
+        raise OSError(errno.EROFS, "Read-only file system", str(self.root / name))
+    monkeypatch.setattr("bot.store.LibraryStore._write", read_only)
     extra = _jsonl(tmp_path / "more.jsonl", TOPICS[:1])
     code, _, err = run(capsys, "ingest", "--add", extra, "--index", library_copy)
     assert code == 1 and len(err.strip().splitlines()) == 1
