@@ -102,6 +102,8 @@ class PaperBot:
                 store, files, layout, embedder, corpus_fingerprint, current, embedding_engine,
                 expected_generation=expected_generation, progress=progress)
         except OSError as exc:  # a full disk, a read-only folder: while caching or writing
+            if not store.is_write_failure(exc):
+                raise  # not the library's: a corpus file, say (the CLI names its path)
             raise store.write_error(exc) from None
         bot = cls(library, embedder=embedder, settings=settings, store=store)
         bot.last_embedded = embedded

@@ -225,6 +225,17 @@ class LibraryStore:
     def is_disk_full(self, exc: BaseException) -> bool:
         return _is_disk_full(exc, self.root)
 
+    def is_write_failure(self, exc: OSError) -> bool:
+        """Whether this error came from writing the library (not from reading the corpus)."""
+        if self.is_disk_full(exc) or exc.errno == errno.EROFS:
+            return True
+        if not exc.filename:
+            return False
+        try:
+            return Path(os.fsdecode(exc.filename)).resolve().is_relative_to(self.root.resolve())
+        except (OSError, RuntimeError, TypeError):
+            return False
+
     def write_error(self, exc: BaseException) -> LibraryError:
         """A failed write as one line naming its real cause."""
         if isinstance(exc, LibraryError):

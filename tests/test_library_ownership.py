@@ -417,3 +417,14 @@ def test_refused_files_are_named_first_and_the_exit_code_is_3(capsys, tmp_path, 
     assert code == 3
     assert out.splitlines()[0] == "refused: junk.txt: of no known layout"
     assert "2 distinct papers" in out
+
+
+def test_a_corpus_file_that_cannot_be_read_is_not_called_a_library_write(capsys, tmp_path,
+                                                                        monkeypatch):
+    corpus = _jsonl(tmp_path / "a.jsonl", TOPICS[:1])
+
+    def denied(path, *_, **__):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+    monkeypatch.setattr(sys.modules["bot.ingest"], "read_file", denied)
+    code, _, err = run(capsys, "ingest", corpus, "--index", tmp_path / "L")
+    assert code == 1 and err.strip() == f"paperchat: error: {corpus}: Permission denied"
