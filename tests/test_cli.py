@@ -1,4 +1,4 @@
-"""The `paperchat` command: output, --json, and exit codes 0 / 1 / 2."""
+"""The `paperchat` command: output, --json, and exit codes 0 / 1 / 2 (and 3, refused files)."""
 
 from __future__ import annotations
 
