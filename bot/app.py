@@ -248,16 +248,15 @@ def build_app(bot: PaperBot) -> gr.Blocks:
         def add_papers(files, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's idiom)
             """Keep the uploads in the library folder, rebuild the library over its corpus
             plus them (only new text is embedded), and answer from the new library."""
-            before = served.bot
             try:
                 progress(0, desc="Reading the files")
-                outcome = desk.add(before, files or [], progress=True)
+                outcome = desk.add(served.bot, files or [], progress=True)
             except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
                 return tell(exc, outputs=len(add_outputs))
             bot = served.bot = outcome.bot
             rows, listed_bib, listed_csv = list_papers("")
             new_categories, new_years = _categories(bot.papers), _years(bot.papers)
-            return (_added_markdown(outcome, before), _header(bot.papers),
+            return (_added_markdown(outcome), _header(bot.papers),
                     gr.Dropdown(choices=[(p.display_title, p.id) for p in bot.papers]),
                     rows, listed_bib, listed_csv, _report_summary(bot), bot.report.render(),
                     gr.Dropdown(choices=[ANY, *new_categories]),
@@ -405,14 +404,14 @@ def _years(papers: list[Paper]) -> list:
     return [ANY, *sorted({p.year for p in papers if p.year})]
 
 
-def _added_markdown(outcome: UploadOutcome, before: PaperBot) -> str:
+def _added_markdown(outcome: UploadOutcome) -> str:
     """What an upload did: per file, records read, merged and rejected, and each rejected
     chunk with its line and reason; then the files refused, by their own names."""
     bot = outcome.bot
     names = {str(k) for k in outcome.kept}
     files = [f for f in bot.report.files if f.file in names]
-    lines = [f"**{len(bot.papers) - len(before.papers)} new papers** "
-             f"({len(before.papers)} → {len(bot.papers)}); "
+    lines = [f"**{len(bot.papers) - outcome.papers_before} new papers** "
+             f"({outcome.papers_before} → {len(bot.papers)}); "
              f"{bot.last_embedded} texts embedded.", "",
              "| file | layout | records | merged | rejected |", "|---|---|---:|---:|---:|"]
     for f in files:

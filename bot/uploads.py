@@ -33,6 +33,7 @@ class UploadOutcome:
     the files refused, by the names the user gave them, each with the reason."""
 
     bot: PaperBot
+    papers_before: int = 0  # in the library as this upload found it (another may have grown it)
     kept: list[Path] = field(default_factory=list)
     refused: list[tuple[str | None, str]] = field(default_factory=list)
 
@@ -78,6 +79,7 @@ class UploadDesk:
                     created.append(kept)
             if not name_of:
                 raise UploadRefused(refusal(refused))
+            papers_before = bot.store.read_manifest().papers
             grown = bot.add(list(name_of), progress=progress)
         except PaperchatError as exc:
             _remove(created)
@@ -92,7 +94,7 @@ class UploadDesk:
         kept = [p for p in name_of if p not in left_out]
         if not kept:
             raise UploadRefused(refusal(refused))
-        return UploadOutcome(bot=grown, kept=kept, refused=refused)
+        return UploadOutcome(bot=grown, papers_before=papers_before, kept=kept, refused=refused)
 
     def _too_large(self, path: Path) -> str | None:
         size = path.stat().st_size

@@ -7,6 +7,7 @@ tests are skipped, unless PAPERCHAT_REQUIRE_BROWSER=1 (as in CI), where that is 
 from __future__ import annotations
 
 import os
+import random
 import re
 from pathlib import Path
 
@@ -284,19 +285,28 @@ def test_an_unreadable_upload_is_a_message_and_changes_nothing(browser, own_serv
     page.close()
 
 
+WORDS = ("graph kernel robot sensor protein sequence token agent reward policy gradient "
+         "camera depth lidar speech audio image video molecule enzyme climate ocean market "
+         "price traffic route query index cache memory circuit qubit photon lattice tensor "
+         "neuron spike cortex gene cell tissue drug trial cohort").split()
+
+
 def upload(page, path) -> None:
     page.get_by_role("tab", name="Add papers").click()
     page.locator("input[type=file]").set_input_files(str(path))
 
 
 def test_two_people_adding_files_at_once_both_get_their_papers(browser, own_server, tmp_path):
-    """Same file name, other papers: taken in turn, neither refused nor deleting the other's."""
+    """Same file name, other papers, both sent while the other is still being embedded:
+    taken in turn, neither refused nor deleting the other's file."""
+    rng = random.Random(7)  # abstracts that share no run of words: none merge
     pages = []
-    for n, topic in enumerate(["Juggling robots catch three balls by touch.",
-                               "Protein folding predicted from sequence alone."]):
+    for n, topic in enumerate(["juggling robots", "protein folding"]):
         folder = tmp_path / f"user{n}"
         folder.mkdir()
-        (folder / "papers.txt").write_text(f"Abstract:{topic}\n", encoding="utf-8")
+        (folder / "papers.txt").write_text("".join(
+            f"Abstract:{' '.join(rng.sample(WORDS, 12))} in {topic}.\n" for _ in range(150)),
+            encoding="utf-8")
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(own_server)
@@ -305,11 +315,11 @@ def test_two_people_adding_files_at_once_both_get_their_papers(browser, own_serv
     for page in pages:
         page.get_by_role("button", name="Add to the library").click()
     for page in pages:
-        sync_api.expect(page.locator("#added-report")).to_contain_text("1 new papers",
+        sync_api.expect(page.locator("#added-report")).to_contain_text("150 new papers",
                                                                        timeout=120_000)
     shot(pages[1], "added-at-once")
     reports = [page.locator("#added-report").inner_text() for page in pages]
-    assert sorted("→ 70" in text for text in reports) == [False, True], reports
+    assert sorted("→ 368" in text for text in reports) == [False, True], reports
     for page in pages:
         page.close()
 
