@@ -195,15 +195,15 @@ def test_300k_broken_lines_cost_a_small_report_and_little_memory(tmp_path):
         tracemalloc.stop()
     report = corpus.report
     assert len(corpus.papers) == 1
+    assert len(report.model_dump_json()) < 100_000
+    assert peak < 30 * 2**20
     assert report.rejected_count == 300_000
     listed, counted = report.rejected[:-1], report.rejected[-1]
     assert [r.line for r in listed] == [2, 3, 4, 5, 6] and all(r.count == 1 for r in listed)
     assert (counted.line, counted.count) == (7, 299_995)
     assert counted.reason == listed[0].reason
-    assert len(report.model_dump_json()) < 100_000
     assert "(and 299,994 more like it from this line on)" in report.render()
     assert "300000" in report.render().splitlines()[2].replace(" ", "")  # the table's count
-    assert peak < 30 * 2**20
 
 
 def test_many_kinds_of_doubt_are_capped_per_file(tmp_path):
@@ -229,8 +229,8 @@ def test_warnings_are_bounded_too(tmp_path):
     path.write_bytes(b"".join(b"Abstract:caf\xe9 number %d.\n" % i for i in range(50_000)))
     corpus = ingest([path])
     (report,) = corpus.report.files
-    assert report.records == 50_000 and report.warning_count == 50_000
-    assert len(report.warnings) == 6 and report.warnings[-1].count == 49_995
+    assert report.records == 50_000 and len(report.warnings) == 6
+    assert report.warning_count == 50_000 and report.warnings[-1].count == 49_995
 
 
 def _bad_files(folder: Path) -> dict[str, str]:
