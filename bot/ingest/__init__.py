@@ -188,8 +188,9 @@ def _lines(path: Path, notes: _Notes | None = None,
     except (OSError, EOFError, zlib.error) as exc:
         if gzipped and not isinstance(exc, PermissionError):
             damage = "cut short" if isinstance(exc, EOFError) else "damaged"
-            raise FileRefused(str(path), f"gzip data that is not a valid gzip stream ({damage}, "
-                                         f"after line {number:,})") from None
+            where = f" after line {number:,}" if number else ""
+            raise FileRefused(str(path), f"gzip data that is not a valid gzip stream "
+                                         f"({damage}{where})") from None
         raise FileRefused(str(path), _os_reason(exc)) from None
 
 
