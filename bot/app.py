@@ -252,7 +252,9 @@ def build_app(bot: PaperBot) -> gr.Blocks:
                 progress(0, desc="Reading the files")
                 outcome = desk.add(served.bot, files or [], progress=True)
             except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
-                return tell(exc, outputs=len(add_outputs))
+                message = message_of(exc)
+                gr.Warning(message)  # and in the report area, where it stays
+                return (escape_markdown(message), *(gr.skip() for _ in add_outputs[1:]))
             bot = served.bot = outcome.bot
             rows, listed_bib, listed_csv = list_papers("")
             new_categories, new_years = _categories(bot.papers), _years(bot.papers)
@@ -416,12 +418,13 @@ def _added_markdown(outcome: UploadOutcome) -> str:
              "| file | layout | records | merged | rejected |", "|---|---|---:|---:|---:|"]
     for f in files:
         lines.append(f"| {escape_markdown(Path(f.file).name)} | {f.layout.value} | {f.records} "
-                     f"| {f.merged} | {len(f.rejected)} |")
+                     f"| {f.merged} | {f.rejected_count} |")
     rejected = [(f, r) for f in files for r in f.rejected]
     if rejected:
         lines += ["", "**Rejected** (not added):", ""]
         lines += [f"- {escape_markdown(Path(f.file).name)}, line {r.line}: "
-                  f"{escape_markdown(r.reason)} — “{escape_markdown(r.text[:120])}”"
+                  f"{escape_markdown(r.reason)} — “{escape_markdown(r.text)}”"
+                  + (f" (and {r.count - 1:,} more like it)" if r.count > 1 else "")
                   for f, r in rejected]
     if outcome.refused:
         lines += ["", "**Files not added:**", ""]
@@ -434,4 +437,4 @@ def _report_summary(bot: PaperBot) -> str:
     report = bot.report
     return (f"Read **{report.records}** records from **{len(report.files)}** files: "
             f"**{report.merged}** merged into papers seen elsewhere, "
-            f"**{len(report.rejected)}** rejected, **{report.papers}** distinct papers.")
+            f"**{report.rejected_count}** rejected, **{report.papers}** distinct papers.")

@@ -280,7 +280,11 @@ def test_an_unreadable_upload_is_a_message_and_changes_nothing(browser, own_serv
     page.get_by_role("tab", name="Add papers").click()
     page.locator("input[type=file]").set_input_files(str(junk))
     page.get_by_role("button", name="Add to the library").click()
-    sync_api.expect(page.get_by_text("no known layout", exact=False).first).to_be_visible()
+    message = page.locator("#added-report")
+    sync_api.expect(message).to_contain_text("no known layout")
+    shot(page, "upload-refused")
+    text = message.inner_text()
+    assert "notes.txt" in text and str(tmp_path) not in text and "--layout" not in text
     sync_api.expect(page.get_by_text("Ask the library of 68 papers")).to_be_visible()
     page.close()
 
