@@ -4,14 +4,17 @@
 
 Each case takes one or two seed files, applies one to three random mutations — truncation,
 shuffled, duplicated or deleted lines, random bytes, CRLF or lone CR line ends, a byte-order
-mark, lines in other encodings, a 1 MB line, an empty file, a gzip wrapper — and ingests the
-result. The invariant, checked on every case:
+mark, lines in other encodings, a 1 MB line, an empty file, a gzip wrapper, and JSON Lines
+(the seed papers as JSON) with hostile lines: nesting thousands deep, numbers of thousands
+of digits, dates that cannot be real — and ingests the result. The invariant, checked on
+every case:
 
 - no exception other than IngestError, and no case runs past the timeout (a hang);
 - a refused file (IngestError) is refused with a message naming the file;
 - otherwise every non-blank line of the file lies within the span of a record (its first to
-  last line) or of a rejected chunk of the ingest report, and every record's `file:line` is
-  a source of exactly one paper.
+  last line) or of a rejected chunk the reader gave, the report lists or counts every
+  rejected chunk, every record's `file:line` is a source of exactly one paper, and no paper
+  keeps a date that cannot be real.
 
 Prints a table and writes fuzz.json. `tests/test_fuzz.py` runs a few hundred cases in CI.
 """
@@ -20,9 +23,12 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import datetime as dt
+import functools
 import gzip
 import json
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -36,8 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe  # noqa: E402
 from bot.errors import IngestError  # noqa: E402
-from bot.ingest import _lines, ingest, read_file  # noqa: E402
+from bot.ingest import READERS, _lines, ingest, read_file  # noqa: E402
+from bot.ingest.sighting import implausible_date  # noqa: E402
 from bot.paperbot import SEED_DIR  # noqa: E402
+from bot.records import RejectedChunk  # noqa: E402
 
 MEGABYTE = 1 << 20
 
@@ -143,9 +151,78 @@ def splice(data: bytes, rng: random.Random) -> bytes:
     return data + b"\n" + other[: len(other) // 2]
 
 
+@functools.lru_cache(maxsize=1)
+def _seed_jsonl() -> bytes:
+    """The seed papers as arXiv-metadata JSON Lines, for the JSON mutations to work on."""
+    rows = []
+    for paper in ingest([SEED_DIR]).papers:
+        date = paper.date or dt.date(2020, 1, 1)
+        rows.append(json.dumps({
+            "id": paper.arxiv_id or paper.id, "title": paper.title, "abstract": paper.abstract,
+            "authors": paper.authors, "categories": paper.categories,
+            "update_date": date.isoformat(),
+            "versions": [{"version": "v1", "created": date.strftime("%a, %d %b %Y 00:00:00 GMT")}],
+        }))
+    return "\n".join(rows).encode()
+
+
+def _as_jsonl(data: bytes) -> list[bytes]:
+    return _split(data if data.lstrip().startswith(b"{") else _seed_jsonl())
+
+
+def _insert(lines: list[bytes], new: list[bytes], rng: random.Random) -> bytes:
+    for line in new:
+        lines.insert(rng.randrange(len(lines) + 1), line)
+    return b"\n".join(lines)
+
+
+def deep_json(data: bytes, rng: random.Random) -> bytes:
+    """Lines nested past any sane depth (Python's json recursed until the stack ran out)."""
+    new = []
+    for _ in range(rng.randint(1, 3)):
+        depth = rng.choice([33, 1000, 1100, 100_000])
+        opener, closer = rng.choice([(b"[", b"]"), (b'{"a":', b"}")])
+        new.append(b'{"abstract": "Deep.", "x": ' + opener * depth + b"1" + closer * depth + b"}")
+    return _insert(_as_jsonl(data), new, rng)
+
+
+def huge_number(data: bytes, rng: random.Random) -> bytes:
+    """A number of thousands of digits in some field (beyond Python's int-to-str limit)."""
+    number = rng.choice([b"1" * 5000, b"-" + b"9" * 4301, b"1e400", b"1" * 25, b"0." + b"3" * 5000])
+    field_ = rng.choice(["id", "title", "abstract", "authors", "categories", "update_date",
+                         "has_code", "versions"])
+    record = {"id": "2401.00001", "title": "T", "abstract": "A numeric abstract.", field_: "@@"}
+    line = json.dumps(record).encode().replace(b'"@@"', number)
+    return _insert(_as_jsonl(data), [line] * rng.randint(1, 3), rng)
+
+
+ABSURD_DATES = ["99999999999999999999:18:42", "0000-01-01", "99999-03-08", "1066-10-14",
+                "2999-12-31", "2024-02-30", "Mon, 2 Apr 99999 19:18:42 GMT",
+                "Mon, 2 Apr 0 19:18:42 GMT", "Tue, 99 Foo 2007 99:99:99 GMT", ""]
+
+
+def absurd_date(data: bytes, rng: random.Random) -> bytes:
+    """Dates that cannot be real, in whatever layout the file has (JSON Lines otherwise)."""
+    if re.search(rb"^Created:|^[A-Z]{2}[A-Z][a-z]{2} \d", data, re.MULTILINE):
+        def absurd(match: re.Match[bytes]) -> bytes:
+            return match[1] + rng.choice(ABSURD_DATES + ["0000", "9999"]).encode()
+        data = re.sub(rb"^(Created: ?)\S*", absurd, data, flags=re.MULTILINE)
+        return re.sub(rb"^([A-Z]{2}[A-Z][a-z]{2} \d{1,2}, )\d{4}", absurd, data,
+                      flags=re.MULTILINE)
+    new = []
+    for _ in range(rng.randint(1, 5)):
+        record = {"id": f"2401.{rng.randrange(10**5):05d}", "title": "Dated",
+                  "abstract": "An abstract with an absurd date."}
+        record[rng.choice(["listing_date", "update_date", "created"])] = rng.choice(ABSURD_DATES)
+        record["versions"] = [{"created": rng.choice(ABSURD_DATES)}]
+        new.append(json.dumps(record).encode())
+    return _insert(_as_jsonl(data), new, rng)
+
+
 MUTATIONS = {f.__name__: f for f in (truncate, shuffle_lines, duplicate_lines, delete_lines,
                                      random_bytes, crlf, byte_order_mark, other_encodings,
-                                     megabyte_line, empty, splice)}
+                                     megabyte_line, empty, splice, deep_json, huge_number,
+                                     absurd_date)}
 # The 1 MB line and the empty file are drawn less often: they dominate time, or end a case.
 WEIGHTS = {name: 1.0 for name in MUTATIONS} | {"megabyte_line": 0.15, "empty": 0.1}
 
@@ -166,11 +243,14 @@ def make_case(rng: random.Random) -> tuple[bytes, list[str], bool]:
 # -- the invariant -------------------------------------------------------------------------
 
 
-def unaccounted_lines(path: Path, sightings, report) -> list[int]:
+def unaccounted_lines(path: Path, items) -> list[int]:
     """Non-blank lines of the file within no record's span and no rejected chunk's."""
-    covered: list[tuple[int, int]] = [(s.source.line, max(s.last_line, s.source.line))
-                                      for s in sightings]
-    covered += [(r.line, r.line + r.lines - 1) for r in report.rejected]
+    covered: list[tuple[int, int]] = []
+    for item in items:
+        if isinstance(item, RejectedChunk):
+            covered.append((item.line, item.line + item.lines - 1))
+        else:
+            covered.append((item.source.line, max(item.last_line, item.source.line)))
     covered.sort()
     lost, spans, at = [], iter(covered), None
     current = next(spans, None)
@@ -185,6 +265,19 @@ def unaccounted_lines(path: Path, sightings, report) -> list[int]:
     return lost
 
 
+class _LongLines:
+    """Counts the lines too long to read, which `_lines` hands on as blank."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def too_long(self, *_) -> None:
+        self.count += 1
+
+    def not_utf8(self, *_) -> None:
+        pass
+
+
 def check_file(path: Path) -> tuple[str, int, str]:
     """(status, non-blank lines, detail) for one file; raises on a crash."""
     try:
@@ -194,9 +287,17 @@ def check_file(path: Path) -> tuple[str, int, str]:
             return "lost", 0, f"refused without naming the file: {exc}"
         return "refused", 0, str(exc)[:120]
     lines = sum(1 for line in _lines(path) if line.strip())
-    lost = unaccounted_lines(path, sightings, report)
+    # The report keeps a bounded list: the full account is the reader's own stream.
+    long_lines = _LongLines()
+    items = list(READERS[report.layout](_lines(path, long_lines), str(path)))
+    lost = unaccounted_lines(path, items)
     if lost:
         return "lost", lines, f"lines {lost[:10]} in no record and no rejected chunk"
+    rejects = sum(isinstance(item, RejectedChunk) for item in items)
+    if (report.rejected_count != rejects + long_lines.count
+            or len(items) - rejects != len(sightings)):
+        return "lost", lines, (f"the report counts {report.rejected_count} rejected chunks and "
+                               f"{len(sightings)} records; the reader gave {len(items)} items")
     try:
         corpus = ingest([path])
     except IngestError as exc:
@@ -207,6 +308,9 @@ def check_file(path: Path) -> tuple[str, int, str]:
     missing = [str(s.source) for s in sightings if sources[str(s.source)] != 1]
     if missing or sum(sources.values()) != len(sightings):
         return "lost", lines, f"records not in exactly one paper: {missing[:5]}"
+    absurd = [f"{p.id} {p.date}" for p in corpus.papers if p.date and implausible_date(p.date)]
+    if absurd:
+        return "lost", lines, f"dates that cannot be real kept: {absurd[:3]}"
     return "read", lines, ""
 
 

@@ -8,6 +8,7 @@ gradio_client.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 import socket
@@ -23,11 +24,12 @@ from pydantic import ValidationError  # noqa: E402
 from bot.answer import render_card  # noqa: E402
 from bot.errors import PaperchatError, QueryError  # noqa: E402
 from bot.export import to_bibtex, to_csv  # noqa: E402
+from bot.login import LoginGuard  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.records import Filters, Hit, Paper  # noqa: E402
 from bot.retrieve import clean_query  # noqa: E402
-from bot.store import UPLOADS  # noqa: E402
 from bot.templates import escape_markdown  # noqa: E402
+from bot.uploads import ACCEPTED, UploadDesk, UploadOutcome  # noqa: E402
 
 ANY = "Any"
 FAVICON = Path(__file__).parent / "favicon.png"
@@ -65,10 +67,12 @@ document.addEventListener("click", (event) => {{
 }}, true);
 </script>"""
 UPLOAD_TYPES = [".txt", ".jsonl", ".json", ".gz"]
-ADD_HELP = ("Add your own papers: paper listings (`.txt`), arXiv listings or JSON Lines "
-            "(`.jsonl`, `.jsonl.gz`). They are read, merged with the papers already here (the "
-            "same paper seen twice becomes one), and only new text is embedded. Input that "
-            "cannot be read as a paper is listed below with its file and line.")
+ADD_HELP = ("Add your own papers: {accepted}, up to {limit:g} MB a file. They are read, "
+            "merged with the papers already here (the same paper seen twice becomes one), and "
+            "only new text is embedded. Input that cannot be read as a paper is listed below "
+            "with its file and line.")
+UNEXPECTED = ("Something went wrong on the server ({kind}); nothing was changed. The "
+              "server's log has the details.")
 SEARCHING = "*Searching the library…*"
 WRITING = "*Writing… the citations are checked when the answer is complete.*"
 QUEUE_SIZE = 256  # requests waiting for a worker; 50 users at once fill a fifth of it
@@ -76,6 +80,7 @@ QUEUE_SIZE = 256  # requests waiting for a worker; 50 users at once fill a fifth
 # every component's settings, ~100 KB here, and every HTTP call without a session makes one:
 # Gradio's 10,000 let memory grow by ~1 GB under load (bench/load.py).
 SESSION_CAPACITY = 500
+log = logging.getLogger(__name__)
 
 
 class Served:
@@ -87,6 +92,7 @@ class Served:
 
 def build_app(bot: PaperBot) -> gr.Blocks:
     served = Served(bot)
+    desk = UploadDesk(max_bytes=int(bot.settings.server.max_upload_mb * 1e6))
     papers = bot.papers
     categories, years = _categories(papers), _years(papers)
 
@@ -111,7 +117,7 @@ def build_app(bot: PaperBot) -> gr.Blocks:
             filters = filters_from(year_from, year_to, author, category, has_code)
             question = clean_query(question,
                                    max_chars=served.bot.settings.retrieval.max_query_chars)
-        except PaperchatError as exc:
+        except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
             yield tell(exc, outputs=3)
             return
         asked = list(history or []) + [{"role": "user", "content": escape_markdown(question)}]
@@ -123,8 +129,8 @@ def build_app(bot: PaperBot) -> gr.Blocks:
                     yield asked + [{"role": "assistant", "content": draft}], "", gr.skip()
                 else:
                     answer = update
-        except PaperchatError as exc:
-            gr.Warning(str(exc))
+        except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
+            gr.Warning(message_of(exc))
             yield history, question, gr.skip()
             return
         shown = link_citations(answer.text)
@@ -136,7 +142,7 @@ def build_app(bot: PaperBot) -> gr.Blocks:
             if not ref:
                 raise QueryError("Choose a paper or paste a title or abstract.")
             hits = served.bot.similar(ref, k=int(k))
-        except PaperchatError as exc:
+        except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
             return tell(exc, outputs=1)
         return _hits_markdown(hits)
 
@@ -232,7 +238,8 @@ def build_app(bot: PaperBot) -> gr.Blocks:
                                           label="How the corpus was read")
 
             with gr.Tab("Add papers", id="add"):
-                gr.Markdown(ADD_HELP)
+                gr.Markdown(ADD_HELP.format(accepted=escape_markdown(ACCEPTED),
+                                            limit=bot.settings.server.max_upload_mb))
                 uploads = gr.File(label="Listing or JSONL files", file_count="multiple",
                                   file_types=UPLOAD_TYPES, type="filepath")
                 add_button = gr.Button("Add to the library", variant="primary")
@@ -241,26 +248,17 @@ def build_app(bot: PaperBot) -> gr.Blocks:
         def add_papers(files, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's idiom)
             """Keep the uploads in the library folder, rebuild the library over its corpus
             plus them (only new text is embedded), and answer from the new library."""
-            before = served.bot
-            kept: list[Path] = []
             try:
-                if not files:
-                    raise QueryError("Choose one or more listing or JSONL files to add.")
-                if before.store is None:
-                    raise QueryError("This library was never saved, so it cannot grow.")
                 progress(0, desc="Reading the files")
-                uploads_dir = before.store.root / UPLOADS
-                existing = set(uploads_dir.iterdir()) if uploads_dir.is_dir() else set()
-                kept = [before.store.keep_upload(Path(f)) for f in files]
-                bot = before.add(kept, progress=True)
-            except PaperchatError as exc:
-                for path in set(kept) - existing:  # an upload that did not join the corpus
-                    path.unlink(missing_ok=True)
-                return tell(exc, outputs=len(add_outputs))
-            served.bot = bot
+                outcome = desk.add(served.bot, files or [], progress=True)
+            except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
+                message = message_of(exc)
+                gr.Warning(message)  # and in the report area, where it stays
+                return (escape_markdown(message), *(gr.skip() for _ in add_outputs[1:]))
+            bot = served.bot = outcome.bot
             rows, listed_bib, listed_csv = list_papers("")
             new_categories, new_years = _categories(bot.papers), _years(bot.papers)
-            return (_added_markdown(bot, before, kept), _header(bot.papers),
+            return (_added_markdown(outcome), _header(bot.papers),
                     gr.Dropdown(choices=[(p.display_title, p.id) for p in bot.papers]),
                     rows, listed_bib, listed_csv, _report_summary(bot), bot.report.render(),
                     gr.Dropdown(choices=[ANY, *new_categories]),
@@ -313,7 +311,9 @@ def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
         server_name=host, server_port=port or free_port(host), share=False, ssr_mode=False,
         prevent_thread_lock=not block, show_error=False, quiet=not block,
         footer_links=["api"], theme=gr.themes.Soft(), favicon_path=str(FAVICON),
-        css=CSS, head=HEAD, auth=auth or None, auth_message="paperchat: log in to continue",
+        css=CSS, head=HEAD, auth=LoginGuard(auth) if auth else None,
+        auth_message="paperchat: log in to continue",
+        max_file_size=int(bot.settings.server.max_upload_mb * 1e6),
         state_session_capacity=SESSION_CAPACITY)
     return app, url
 
@@ -334,9 +334,18 @@ def link_citations(text: str) -> str:
 def tell(exc: Exception, *, outputs: int):
     """A mistake in the input, in the UI: a message, and every output left as it was (an
     error state would blank the chat)."""
-    gr.Warning(str(exc))
+    gr.Warning(message_of(exc))
     skipped = tuple(gr.skip() for _ in range(outputs))
     return skipped if outputs > 1 else skipped[0]
+
+
+def message_of(exc: Exception) -> str:
+    """What the page says of a failure: a domain error's own message; for anything else
+    one line naming its kind, the traceback kept for the server's log."""
+    if isinstance(exc, PaperchatError):
+        return str(exc)
+    log.error("unexpected failure in a request", exc_info=exc)
+    return UNEXPECTED.format(kind=type(exc).__name__)
 
 
 def user_error(message: str) -> gr.Error:
@@ -397,24 +406,30 @@ def _years(papers: list[Paper]) -> list:
     return [ANY, *sorted({p.year for p in papers if p.year})]
 
 
-def _added_markdown(bot: PaperBot, before: PaperBot, kept: list[Path]) -> str:
+def _added_markdown(outcome: UploadOutcome) -> str:
     """What an upload did: per file, records read, merged and rejected, and each rejected
-    chunk with its line and reason."""
-    names = {str(k) for k in kept}
+    chunk with its line and reason; then the files refused, by their own names."""
+    bot = outcome.bot
+    names = {str(k) for k in outcome.kept}
     files = [f for f in bot.report.files if f.file in names]
-    lines = [f"**{len(bot.papers) - len(before.papers)} new papers** "
-             f"({len(before.papers)} → {len(bot.papers)}); "
+    lines = [f"**{len(bot.papers) - outcome.papers_before} new papers** "
+             f"({outcome.papers_before} → {len(bot.papers)}); "
              f"{bot.last_embedded} texts embedded.", "",
              "| file | layout | records | merged | rejected |", "|---|---|---:|---:|---:|"]
     for f in files:
         lines.append(f"| {escape_markdown(Path(f.file).name)} | {f.layout.value} | {f.records} "
-                     f"| {f.merged} | {len(f.rejected)} |")
+                     f"| {f.merged} | {f.rejected_count} |")
     rejected = [(f, r) for f in files for r in f.rejected]
     if rejected:
         lines += ["", "**Rejected** (not added):", ""]
         lines += [f"- {escape_markdown(Path(f.file).name)}, line {r.line}: "
-                  f"{escape_markdown(r.reason)} — “{escape_markdown(r.text[:120])}”"
+                  f"{escape_markdown(r.reason)} — “{escape_markdown(r.text)}”"
+                  + (f" (and {r.count - 1:,} more like it)" if r.count > 1 else "")
                   for f, r in rejected]
+    if outcome.refused:
+        lines += ["", "**Files not added:**", ""]
+        lines += [f"- {escape_markdown(name or 'the library')}: {escape_markdown(reason)}"
+                  for name, reason in outcome.refused]
     return "\n".join(lines)
 
 
@@ -422,4 +437,4 @@ def _report_summary(bot: PaperBot) -> str:
     report = bot.report
     return (f"Read **{report.records}** records from **{len(report.files)}** files: "
             f"**{report.merged}** merged into papers seen elsewhere, "
-            f"**{len(report.rejected)}** rejected, **{report.papers}** distinct papers.")
+            f"**{report.rejected_count}** rejected, **{report.papers}** distinct papers.")

@@ -17,6 +17,9 @@ from bot.records import Paper
 CSV_COLUMNS = ["id", "title", "authors", "year", "category", "arxiv_id", "url", "has_code",
                "abstract"]
 _LATEX_SPECIAL = re.compile(r"([&%$#_])")
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(…),
+# +cmd|…): OWASP's advice is to make such a cell text by prefixing a single quote.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def to_bibtex(papers: Sequence[Paper]) -> str:
@@ -43,14 +46,19 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
 
 
 def to_csv(papers: Sequence[Paper]) -> str:
+    """Every cell is text to a spreadsheet: none can start a formula."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for p in papers:
-        writer.writerow([p.id, p.title or "", "; ".join(p.authors), p.year or "",
-                         p.category or "", p.arxiv_id or "", p.arxiv_url or "",
-                         "yes" if p.has_code else "", p.abstract])
+        row = [p.id, p.title or "", "; ".join(p.authors), p.year or "", p.category or "",
+               p.arxiv_id or "", p.arxiv_url or "", "yes" if p.has_code else "", p.abstract]
+        writer.writerow([_as_text_cell(str(cell)) for cell in row])
     return out.getvalue()
+
+
+def _as_text_cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _latex(text: str) -> str:

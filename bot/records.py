@@ -168,17 +168,42 @@ class Answer(BaseModel):
                           "citations were removed; None when there is nothing to tell.")
 
 
+# What a report keeps of a rejected chunk: enough to find it in the file, never the file.
+EXCERPT_CHARS = 120
+MAX_REASON_CHARS = 300
+
+
 class RejectedChunk(BaseModel):
-    """Input that did not become a paper, and why. Nothing is dropped silently."""
+    """Input that did not become a paper, and why. Nothing is dropped silently: each chunk is
+    listed, or counted in an entry of the same reason (`count` > 1)."""
 
     file: str
     line: int
     reason: str
-    text: str = Field(description="The start of the rejected input, for the user to find it.")
+    text: str = Field(description="The start of the rejected input, for the user to find it "
+                                  f"(at most {EXCERPT_CHARS} characters).")
     lines: int = Field(1, ge=1, description="How many input lines the chunk spans.")
+    count: int = Field(1, ge=1, description="How many chunks this entry stands for: past the "
+                                            "listed ones, chunks of the same reason are counted "
+                                            "in one entry, whose line is the first of them.")
+
+    @field_validator("text")
+    @classmethod
+    def _excerpt(cls, text: str) -> str:
+        return text[:EXCERPT_CHARS]
+
+    @field_validator("reason")
+    @classmethod
+    def _short_reason(cls, reason: str) -> str:
+        return reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS - 1] + "…"
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.reason}"
+
+    def render(self, kind: str) -> str:
+        more = (f" (and {self.count - 1:,} more like it from this line on)"
+                if self.count > 1 else "")
+        return f"{kind} {self}: {self.text!r}{more}"
 
 
 class FileReport(BaseModel):
@@ -188,16 +213,28 @@ class FileReport(BaseModel):
     merged: int = Field(0, description="Records folded into a paper first seen elsewhere.")
     rejected: list[RejectedChunk] = Field(default_factory=list)
     warnings: list[RejectedChunk] = Field(
-        default_factory=list, description="Records kept, but read with a doubt worth checking."
-    )
+        default_factory=list, description="Records kept, but read with a doubt worth checking.")
+
+    @property
+    def rejected_count(self) -> int:
+        """Rejected chunks, counted ones included (`len(rejected)` is only those listed)."""
+        return sum(r.count for r in self.rejected)
+
+    @property
+    def warning_count(self) -> int:
+        return sum(w.count for w in self.warnings)
 
 
 class RefusedFile(BaseModel):
-    """A corpus file that gave no paper at all (unreadable, of no known layout, empty): it
-    is left out of the corpus, and the rest is read."""
+    """A corpus file that gave no paper at all (unreadable, not a regular file, binary, of no
+    known layout, empty, every chunk rejected): it is left out of the corpus, and the rest is
+    read."""
 
     file: str
-    reason: str
+    reason: str = Field(description="In words: what the file looked like or why it could "
+                                    "not be read; never its raw bytes.")
+
+    _short_reason = field_validator("reason")(RejectedChunk._short_reason.__func__)
 
     def __str__(self) -> str:
         return f"{self.file}: {self.reason}"
@@ -219,23 +256,26 @@ class IngestReport(BaseModel):
 
     @property
     def rejected(self) -> list[RejectedChunk]:
+        """The listed entries; `rejected_count` counts every rejected chunk."""
         return [r for f in self.files for r in f.rejected]
 
+    @property
+    def rejected_count(self) -> int:
+        return sum(f.rejected_count for f in self.files)
+
     def render(self) -> str:
-        """A plain-text table for the CLI and the web app."""
-        rows = [f"{'file':<44} {'layout':<15} {'records':>7} {'merged':>6} {'rejected':>8}"]
+        """A plain-text table for the CLI and the web app; refused files first."""
+        rows = [f"refused  {refused}" for refused in self.refused]
+        rows.append(f"{'file':<44} {'layout':<15} {'records':>7} {'merged':>6} {'rejected':>8}")
         for f in self.files:
             name = f.file if len(f.file) <= 44 else "…" + f.file[-43:]
-            rows.append(
-                f"{name:<44} {f.layout.value:<15} {f.records:>7} {f.merged:>6} {len(f.rejected):>8}"
-            )
-        rows.append(
-            f"{'total':<44} {'':<15} {self.records:>7} {self.merged:>6} {len(self.rejected):>8}"
-        )
-        rows.append(f"{self.papers} distinct papers")
+            rows.append(f"{name:<44} {f.layout.value:<15} {f.records:>7} {f.merged:>6} "
+                        f"{f.rejected_count:>8}")
+        rows.append(f"{'total':<44} {'':<15} {self.records:>7} {self.merged:>6} "
+                    f"{self.rejected_count:>8}")
+        rows.append(f"{self.papers} distinct papers"
+                    + (f"; {len(self.refused)} file(s) refused" if self.refused else ""))
         for f in self.files:
-            for chunk in f.rejected:
-                rows.append(f"rejected {chunk}: {chunk.text!r}")
-            for chunk in f.warnings:
-                rows.append(f"warning  {chunk}: {chunk.text!r}")
+            rows.extend(chunk.render("rejected") for chunk in f.rejected)
+            rows.extend(chunk.render("warning ") for chunk in f.warnings)
         return "\n".join(rows)

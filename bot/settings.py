@@ -61,6 +61,9 @@ class ServerSettings(BaseModel):
     auth: SecretStr | None = Field(
         None, description="Require a login: 'user:password', several separated by commas. "
                           "`paperchat serve --auth-file` reads them from a file instead.")
+    max_upload_mb: float = Field(
+        50, gt=0, le=10_000, allow_inf_nan=False,
+        description="Largest file the web app's upload tab takes, in megabytes (10^6 bytes).")
 
 
 class LLMSettings(BaseModel):

@@ -393,10 +393,12 @@ class LibraryStore:
         finally:
             shutil.rmtree(temp, ignore_errors=True)
 
-    def keep_upload(self, path: Path, name: str | None = None) -> Path:
+    def keep_upload(self, path: Path, name: str | None = None) -> tuple[Path, bool]:
         """A copy of an uploaded corpus file under uploads/, where it stays part of the corpus
-        (a browser upload lives in a temporary folder). The same content keeps one copy; a
-        different file of the same name gets a numbered name."""
+        (a browser upload lives in a temporary folder), and whether this call created it. The
+        same content keeps one copy; a different file of the same name gets a numbered name.
+        A caller that gives up removes only the copies it created: an identical file another
+        request kept is that request's."""
         folder = self.root / UPLOADS
         folder.mkdir(parents=True, exist_ok=True)
         name = Path(name or path.name).name or "upload.txt"
@@ -404,13 +406,10 @@ class LibraryStore:
         data = Path(path).read_bytes()
         for attempt in range(1, 1000):
             target = folder / (name if attempt == 1 else f"{stem}-{attempt}{suffix}")
-            if not target.exists():
-                temp = folder / f".{target.name}.{os.getpid()}.tmp"
-                temp.write_bytes(data)
-                os.replace(temp, target)
-                return target
-            if target.read_bytes() == data:
-                return target
+            if not target.exists() and self._link_new(folder, target, data):
+                return target, True
+            if target.read_bytes() == data:  # also when another request just wrote it
+                return target, False
         raise LibraryError(f"{folder} holds too many files named {name}")
 
     def check_writable_here(self) -> None:
@@ -431,6 +430,20 @@ class LibraryStore:
                 f"{root} holds files that are not a paperchat library ({foreign[0]}"
                 f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); build the "
                 f"library in a folder of its own, e.g. `--index {root / 'library'}`")
+
+    @staticmethod
+    def _link_new(folder: Path, target: Path, data: bytes) -> bool:
+        """Write `target` whole, unless another writer takes the name first (then False):
+        a hard link never replaces a file, where a rename would."""
+        temp = folder / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        temp.write_bytes(data)
+        try:
+            os.link(temp, target)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            temp.unlink(missing_ok=True)
 
     def parse_cache(self) -> ParseCache:
         return ParseCache(self.root / PARSE_CACHE)

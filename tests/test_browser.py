@@ -7,6 +7,7 @@ tests are skipped, unless PAPERCHAT_REQUIRE_BROWSER=1 (as in CI), where that is 
 from __future__ import annotations
 
 import os
+import random
 import re
 from pathlib import Path
 
@@ -279,6 +280,81 @@ def test_an_unreadable_upload_is_a_message_and_changes_nothing(browser, own_serv
     page.get_by_role("tab", name="Add papers").click()
     page.locator("input[type=file]").set_input_files(str(junk))
     page.get_by_role("button", name="Add to the library").click()
-    sync_api.expect(page.get_by_text("no known layout", exact=False).first).to_be_visible()
+    message = page.locator("#added-report")
+    sync_api.expect(message).to_contain_text("no known layout")
+    shot(page, "upload-refused")
+    text = message.inner_text()
+    assert "notes.txt" in text and str(tmp_path) not in text and "--layout" not in text
+    sync_api.expect(page.get_by_text("Ask the library of 68 papers")).to_be_visible()
+    page.close()
+
+
+WORDS = ("graph kernel robot sensor protein sequence token agent reward policy gradient "
+         "camera depth lidar speech audio image video molecule enzyme climate ocean market "
+         "price traffic route query index cache memory circuit qubit photon lattice tensor "
+         "neuron spike cortex gene cell tissue drug trial cohort").split()
+
+
+def upload(page, path) -> None:
+    page.get_by_role("tab", name="Add papers").click()
+    page.locator("input[type=file]").set_input_files(str(path))
+
+
+def test_two_people_adding_files_at_once_both_get_their_papers(browser, own_server, tmp_path):
+    """Same file name, other papers, both sent while the other is still being embedded:
+    taken in turn, neither refused nor deleting the other's file."""
+    rng = random.Random(7)  # abstracts that share no run of words: none merge
+    pages = []
+    for n, topic in enumerate(["juggling robots", "protein folding"]):
+        folder = tmp_path / f"user{n}"
+        folder.mkdir()
+        (folder / "papers.txt").write_text("".join(
+            f"Abstract:{' '.join(rng.sample(WORDS, 12))} in {topic}.\n" for _ in range(150)),
+            encoding="utf-8")
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(own_server)
+        upload(page, folder / "papers.txt")
+        pages.append(page)
+    for page in pages:
+        page.get_by_role("button", name="Add to the library").click()
+    for page in pages:
+        sync_api.expect(page.locator("#added-report")).to_contain_text("150 new papers",
+                                                                       timeout=120_000)
+    shot(pages[1], "added-at-once")
+    reports = [page.locator("#added-report").inner_text() for page in pages]
+    assert sorted("→ 368" in text for text in reports) == [False, True], reports
+    for page in pages:
+        page.close()
+
+
+@pytest.fixture
+def small_upload_server(library_copy, embedder):
+    """A server that takes files of up to 2 KB."""
+    from bot import PaperBot
+    from bot.app import launch
+    from bot.settings import get_settings
+
+    settings = get_settings(server={"max_upload_mb": 0.002})
+    app, url = launch(PaperBot.open(library_copy, embedder=embedder, settings=settings),
+                      port=0, block=False)
+    yield url
+    app.close()
+
+
+def test_a_file_over_the_upload_limit_is_refused_and_the_limit_is_stated(
+        browser, small_upload_server, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("Abstract:" + "word " * 1000 + "\n", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(small_upload_server)
+    page.get_by_role("tab", name="Add papers").click()
+    sync_api.expect(page.get_by_text("up to 0.002 MB a file", exact=False)).to_be_visible()
+    page.locator("input[type=file]").set_input_files(str(big))
+    page.get_by_role("button", name="Add to the library").click()
+    sync_api.expect(page.get_by_text("big.txt", exact=False).last).to_be_visible()
+    shot(page, "upload-too-large")
+    page.reload()
     sync_api.expect(page.get_by_text("Ask the library of 68 papers")).to_be_visible()
     page.close()

@@ -6,6 +6,7 @@ import csv
 import io
 
 import bibtexparser
+import pytest
 
 from bot.export import CSV_COLUMNS, to_bibtex, to_csv
 
@@ -35,3 +36,15 @@ def test_csv_has_a_row_per_paper_with_every_column(seed_bot):
     assert rows[0] == CSV_COLUMNS
     assert len(rows) == len(seed_bot.papers) + 1
     assert {row[0] for row in rows[1:]} == {p.id for p in seed_bot.papers}
+
+
+@pytest.mark.parametrize("hostile", ["=HYPERLINK(\"http://evil.example\",\"click\")",
+                                     "+cmd|' /C calc'!A0", "-2+3", "@SUM(1,1)",
+                                     "\t=1+1", "\r=1+1"])
+def test_no_csv_cell_can_start_a_spreadsheet_formula(seed_bot, hostile):
+    paper = seed_bot.papers[0].model_copy(update={
+        "id": hostile, "title": hostile, "authors": [hostile], "abstract": hostile})
+    row = list(csv.reader(io.StringIO(to_csv([paper]))))[1]
+    for column in ("id", "title", "authors", "abstract"):
+        cell = row[CSV_COLUMNS.index(column)]
+        assert cell == "'" + hostile  # text to the spreadsheet, the value still readable

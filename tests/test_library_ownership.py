@@ -230,8 +230,8 @@ def test_a_moved_library_keeps_its_uploads_and_add_works(capsys, tmp_path):
     library = tmp_path / "L"
     corpus = _jsonl(tmp_path / "a.jsonl", TOPICS[:2])
     PaperBot.from_corpus([corpus], library)
-    upload = LibraryStore(library).keep_upload(_jsonl(tmp_path / "up" / "u.jsonl", TOPICS[2:3],
-                                                      start=2))
+    sent = _jsonl(tmp_path / "up" / "u.jsonl", TOPICS[2:3], start=2)
+    upload, _ = LibraryStore(library).keep_upload(sent)
     PaperBot.open(library).add([upload])
     moved = tmp_path / "elsewhere" / "L"
     moved.parent.mkdir()

@@ -105,10 +105,11 @@ def test_an_upload_is_kept_once_and_a_namesake_gets_its_own_name(tmp_path):
     for path, text in ((first, "one"), (second, "two")):
         path.parent.mkdir()
         path.write_text(text)
-    kept = store.keep_upload(first)
-    assert store.keep_upload(first) == kept and kept.read_text() == "one"
-    other = store.keep_upload(second)
-    assert other.name == "p-2.jsonl" and other.read_text() == "two"
+    kept, created = store.keep_upload(first)
+    assert created and kept.read_text() == "one"
+    assert store.keep_upload(first) == (kept, False)  # kept once; not this call's to remove
+    other, created = store.keep_upload(second)
+    assert created and other.name == "p-2.jsonl" and other.read_text() == "two"
 
 
 @pytest.mark.parametrize("damage", ["manifest-garbage", "manifest-missing-file", "papers",

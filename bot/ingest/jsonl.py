@@ -3,24 +3,37 @@
 - arXiv metadata: `{"id", "title", "abstract", "authors", "categories", "comment", ...}`
   (the Kaggle arXiv dump and its descendants; authors as a list or one string).
 - BEIR corpus: `{"_id", "title", "text"}` (SciFact, CiteSeer, ...).
+
+Each line is parsed on its own, with limits, so that one hostile line costs only itself: a
+line nested deeper than `MAX_DEPTH`, a number too large for a 64-bit float, or invalid JSON is
+rejected with its line number (orjson parses iteratively: a deep line cannot exhaust the
+stack, and it refuses such numbers instead of building a 5,000-digit integer). Lines longer
+than `bot.ingest.MAX_LINE_BYTES` never reach a reader. A date that cannot be read, or cannot
+be real, is ignored with a warning.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
-import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from bot.ingest.names import parse_author_field
-from bot.ingest.sighting import Sighting, clean_text, normalise_arxiv_id
+from bot.ingest.sighting import Sighting, clean_text, implausible_date, normalise_arxiv_id, short
 from bot.records import Layout, RejectedChunk, Source
 
 _CODE_URL = re.compile(r"https?://(www\.)?(github\.com|gitlab\.com|bitbucket\.org)/\S+",
                        re.IGNORECASE)
 _DATE_FIELDS = ("listing_date", "published", "created", "update_date", "date")
+# arXiv metadata nests three deep (a record, its versions, a version); BEIR two.
+MAX_DEPTH = 32
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?!\d)")
+# RFC 2822 as arXiv's versions write it, "Mon, 2 Apr 2007 19:18:42 GMT"; a four-digit year
+# only (email.utils would read year 0 as 2000).
+_RFC_DATE = re.compile(r"^\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})(?!\d)")
 
 
 def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
@@ -28,22 +41,47 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield RejectedChunk(file=path, line=number, text=line.strip()[:200],
-                                reason=f"not valid JSON ({exc.msg} at column {exc.colno})")
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield RejectedChunk(file=path, line=number, text=line.strip(),
+                                reason=f"not valid JSON ({exc.msg})")
             continue
         if not isinstance(obj, dict):
-            yield RejectedChunk(file=path, line=number, text=line.strip()[:200],
-                                reason=f"a JSON {type(obj).__name__}, not an object")
+            yield RejectedChunk(file=path, line=number, text=line.strip(),
+                                reason=f"a JSON {_json_kind(obj)}, not an object")
+            continue
+        if _depth(obj) > MAX_DEPTH:
+            yield RejectedChunk(file=path, line=number, text=line.strip(),
+                                reason=f"JSON nested more than {MAX_DEPTH} deep")
             continue
         yield _record(obj, Source(file=path, line=number, layout=Layout.JSONL), line)
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _depth(obj: Any) -> int:
+    """How deep containers nest in a parsed line (walked with a stack, not recursion)."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, list):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in value)
+    return deepest
 
 
 def _record(obj: dict[str, Any], source: Source, line: str) -> Sighting | RejectedChunk:
     abstract = obj.get("abstract", obj.get("text"))
     if not isinstance(abstract, str) or not abstract.strip():
-        return RejectedChunk(file=source.file, line=source.line, text=line.strip()[:200],
+        return RejectedChunk(file=source.file, line=source.line, text=line.strip(),
                              reason="no 'abstract' or 'text' field with text in it")
     sighting = Sighting(source=source, abstract=clean_text(abstract))
     title = obj.get("title")
@@ -63,7 +101,7 @@ def _record(obj: dict[str, Any], source: Source, line: str) -> Sighting | Reject
         sighting.categories = [clean_text(str(c)) for c in categories if clean_text(str(c))]
     comment = obj.get("comment")
     sighting.comment = clean_text(comment) if isinstance(comment, str) and comment.strip() else None
-    sighting.date = _first_date(obj)
+    _read_date(obj, sighting)
     has_code = obj.get("has_code")
     sighting.has_code = bool(has_code) if isinstance(has_code, bool) else bool(
         _CODE_URL.search(f"{sighting.comment or ''} {sighting.abstract}"))
@@ -78,20 +116,33 @@ def _read_authors(authors: Any, sighting: Sighting) -> None:
         sighting.authors = [clean_text(str(a)) for a in authors if str(a).strip()]
 
 
-def _first_date(obj: dict[str, Any]) -> dt.date | None:
+def _read_date(obj: dict[str, Any], sighting: Sighting) -> None:
+    """The first field that holds a real date; when none does but some field holds something
+    else, that is worth a warning (the record is kept, undated)."""
     candidates = [obj.get(name) for name in _DATE_FIELDS]
     versions = obj.get("versions")
     if isinstance(versions, list) and versions and isinstance(versions[0], dict):
         candidates.append(versions[0].get("created"))
+    doubt = None
     for value in candidates:
-        if not isinstance(value, str) or not value.strip():
+        if value is None or isinstance(value, str) and not value.strip():
             continue
-        try:
-            return dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            pass
-        try:  # arXiv's versions use RFC 2822: "Mon, 2 Apr 2007 19:18:42 GMT"
-            return email.utils.parsedate_to_datetime(value).date()
-        except (TypeError, ValueError):
-            pass
+        date = _parse_date(value) if isinstance(value, str) else None
+        why = "not a readable date" if date is None else implausible_date(date)
+        if why is None:
+            sighting.date = date
+            return
+        doubt = doubt or f"date {short(str(value))!r} ignored: {why}"
+    if doubt:
+        sighting.doubts.append(doubt)
+
+
+def _parse_date(value: str) -> dt.date | None:
+    try:
+        if iso := _ISO_DATE.match(value):
+            return dt.date(*map(int, iso.groups()))
+        if rfc := _RFC_DATE.match(value):
+            return dt.datetime.strptime(" ".join(rfc.groups()), "%d %b %Y").date()
+    except ValueError:  # 2024-02-30, year 0000, "Foo" for a month
+        pass
     return None

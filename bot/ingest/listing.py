@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from bot.ingest.names import parse_author_field, split_title_authors
-from bot.ingest.sighting import Sighting, clean_text
+from bot.ingest.sighting import Sighting, clean_text, implausible_date
 from bot.records import Layout, RejectedChunk, Source
 
 HEADER = re.compile(
@@ -72,9 +72,14 @@ def _record(header: re.Match[str], byline: str, abstract: str, source: Source) -
         has_code=bool(header["has_code"]),
     )
     try:
-        sighting.date = dt.datetime.strptime(header["date"], "%b %d, %Y").date()
+        date = dt.datetime.strptime(header["date"], "%b %d, %Y").date()
     except ValueError:
         sighting.doubts.append(f"unreadable date {header['date']!r}")
+    else:
+        if why := implausible_date(date):
+            sighting.doubts.append(f"date {header['date']!r} ignored: {why}")
+        else:
+            sighting.date = date
     split = split_title_authors(byline)
     if split is None:
         sighting.title = clean_text(byline)

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 from bot.records import Source
 
+# The earliest year a paper's date may have: scientific preprints and their listings begin
+# well after it, so an earlier one is a typo (or `0000-00-00` as a placeholder).
+EARLIEST_YEAR = 1900
 _SPACE_RUN = re.compile(r"\s+")
 # Control characters (a terminal's escapes, NUL, bell) and the bidirectional overrides that
 # make text display in another order than it reads: never meant as content.
@@ -51,6 +54,21 @@ def clean_text(text: str) -> str:
     """Collapse whitespace runs (arXiv metadata wraps abstracts at 80 columns); control
     characters and bidirectional overrides become spaces."""
     return _SPACE_RUN.sub(" ", _INVISIBLE.sub(" ", text)).strip()
+
+
+def implausible_date(date: dt.date) -> str | None:
+    """Why a date read from a file cannot be a paper's, or None when it can: before
+    `EARLIEST_YEAR` or after next year, it is a typo or junk, and would skew year filters."""
+    if date.year < EARLIEST_YEAR:
+        return f"before {EARLIEST_YEAR}"
+    if date.year > dt.date.today().year + 1:
+        return "in the future"
+    return None
+
+
+def short(text: str, limit: int = 40) -> str:
+    """Text from a file, cut for a message about it."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def normalise_arxiv_id(raw: str | None) -> str | None:
