@@ -252,13 +252,10 @@ def _ingest(args: argparse.Namespace, _: Filters | None) -> int:
     else:
         bot = PaperBot.from_corpus(args.paths, args.index, layout=layout,
                                    settings=args.settings, progress=_progress(), **engine)
-    refused = bot.report.refused
-    for file in refused:  # first: what is not in the library matters most
-        print(f"refused: {' '.join(str(file).split())}")
-    print(bot.report.render())
+    print(bot.report.render())  # the refused files first: what is not in the library
     print(f"library: {bot.store.root if bot.store else '(not saved)'} "
           f"({len(bot.papers)} papers, {bot.last_embedded} texts embedded)")
-    return REFUSED if refused else 0
+    return REFUSED if bot.report.refused else 0
 
 
 def _search(args: argparse.Namespace, filters: Filters | None) -> int:

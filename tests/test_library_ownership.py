@@ -16,7 +16,6 @@ from conftest import REPO
 
 from bot import PaperBot
 from bot.cli import main
-from bot.records import RefusedFile
 from bot.store import EMBEDDING_CACHE, JOURNAL, MANIFEST, LibraryStore
 
 TOPICS = ["Graph neural networks predict the folding of small proteins from their sequence.",
@@ -402,21 +401,15 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_on_request(capsys, mo
 
 # -- refused files: named first, exit 3 -----------------------------------------------------
 
-def test_refused_files_are_named_first_and_the_exit_code_is_3(capsys, tmp_path, monkeypatch):
-    import bot.paperbot as paperbot
-
-    real = paperbot.ingest
-
-    def refusing(*args, **kwargs):
-        corpus = real(*args, **kwargs)
-        corpus.report.refused.append(RefusedFile(file="junk.txt", reason="of no known layout"))
-        return corpus
-    monkeypatch.setattr(paperbot, "ingest", refusing)
+def test_refused_files_are_named_first_and_the_exit_code_is_3(capsys, tmp_path):
     corpus = _jsonl(tmp_path / "a.jsonl", TOPICS[:2])
-    code, out, _ = run(capsys, "ingest", corpus, "--index", tmp_path / "L")
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello\nworld\n")
+    code, out, _ = run(capsys, "ingest", corpus, junk, "--index", tmp_path / "L")
     assert code == 3
-    assert out.splitlines()[0] == "refused: junk.txt: of no known layout"
+    assert out.splitlines()[0].startswith(f"refused  {junk}: no known layout")
     assert "2 distinct papers" in out
+    assert LibraryStore(tmp_path / "L").read_manifest().corpus_paths == [str(corpus)]
 
 
 def test_a_corpus_file_that_cannot_be_read_is_not_called_a_library_write(capsys, tmp_path,
