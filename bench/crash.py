@@ -137,7 +137,7 @@ def check_library(library: Path, allowed_counts: set[int], embedder) -> int:
 
 
 def leftovers(library: Path) -> list[str]:
-    """Temporary files and files of builds the manifest does not name."""
+    """Files a killed build left behind: those its journal names and the manifest does not."""
     from bot.store import LibraryStore
 
     store = LibraryStore(library)
