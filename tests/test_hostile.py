@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from test_browser import TIMEOUT_MS, browser, shot, sync_api  # noqa: F401 (browser: a fixture)
@@ -20,6 +21,7 @@ from bot.answer import compose_answer, render_card
 from bot.app import _added_markdown, _hits_markdown, launch
 from bot.records import Hit
 from bot.templates import Templates
+from bot.uploads import UploadOutcome
 
 # Each sets window.__pwned or opens a dialog if it ever runs.
 PAYLOADS = [
@@ -93,7 +95,9 @@ def test_every_markdown_surface_escapes_scraped_text(hostile_library):
                                      for p in bot.papers[:3]], threshold=0.3,
                                templates=Templates())
     _inert(abstained.text)
-    _inert(_added_markdown(bot, bot, [bot.report.files[0].file]))
+    _inert(_added_markdown(UploadOutcome(
+        bot=bot, kept=[Path(bot.report.files[0].file)],
+        refused=[(f"{payload}.txt", payload) for payload in PAYLOADS])))
 
 
 # -- in the browser ------------------------------------------------------------------------
