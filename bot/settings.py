@@ -14,7 +14,9 @@ from bot.errors import SettingsError
 
 
 class RetrievalSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf and nan are refused: a weight of inf made every score nan, a threshold of nan
+    # made every answer abstain.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     answer_threshold: float = Field(
         0.30,
@@ -54,7 +56,7 @@ class RetrievalSettings(BaseModel):
 
 
 class ServerSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     host: str = Field("127.0.0.1", description="Interface to bind; loopback unless exposed.")
     port: int = Field(7860, ge=0, le=65535, description="0 picks a free port.")
@@ -62,7 +64,7 @@ class ServerSettings(BaseModel):
         None, description="Require a login: 'user:password', several separated by commas. "
                           "`paperchat serve --auth-file` reads them from a file instead.")
     max_upload_mb: float = Field(
-        50, gt=0, le=10_000, allow_inf_nan=False,
+        50, gt=0, le=10_000,
         description="Largest file the web app's upload tab takes, in megabytes (10^6 bytes).")
 
 
@@ -70,7 +72,7 @@ class LLMSettings(BaseModel):
     """An OpenAI-compatible chat server (Ollama, llama.cpp, vLLM, LM Studio…) that writes the
     answer from the retrieved papers. Off unless `url` is set."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     url: str | None = Field(
         None, description="Base URL of the API, up to and including /v1, e.g. "
@@ -80,8 +82,8 @@ class LLMSettings(BaseModel):
                                    "takes any name for the model it serves).")
     api_key: SecretStr | None = Field(None, description="Sent as a bearer token when set.")
     timeout: float = Field(
-        60.0, gt=0, description="Seconds to wait for the server to connect, to start "
-                                "answering, and between two pieces of the answer.")
+        60.0, gt=0, le=3600, description="Seconds the whole call may take: connecting, and "
+                                         "the answer streaming in to its end.")
     temperature: float = Field(0.0, ge=0, le=2, description="0 gives the most literal answers.")
     max_tokens: int = Field(400, ge=16, description="Longest answer the server may write.")
 
