@@ -110,18 +110,23 @@ def test_absurd_dates_in_the_text_layouts_are_ignored_with_a_warning(tmp_path):
     assert all(p.date is None or 1900 <= p.date.year <= 2100 for p in corpus.papers)
 
 
+def ingest_traced(path):
+    """The corpus of one file, and the peak of the memory Python allocated reading it."""
+    tracemalloc.start()
+    try:
+        corpus = ingest([path])
+        return corpus, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_a_line_past_the_length_limit_costs_only_itself(tmp_path):
     path = tmp_path / "long.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         fh.write(json.dumps(GOOD) + "\n")
         fh.write('{"abstract": "' + "word " * (10 * MAX_LINE_BYTES // 5) + '"}\n')  # 10x the cap
         fh.write(json.dumps(OTHER) + "\n")
-    tracemalloc.start()
-    try:
-        corpus = ingest([path])
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    corpus, peak = ingest_traced(path)
     assert [p.id for p in corpus.papers] == ["2401.00001", "2401.00002"]
     (rejected,) = corpus.report.rejected
     assert rejected.line == 2 and rejected.reason == (
@@ -187,12 +192,7 @@ def test_300k_broken_lines_cost_a_small_report_and_little_memory(tmp_path):
     with path.open("w", encoding="utf-8") as fh:
         fh.write(json.dumps(GOOD) + "\n")
         fh.write("{x}\n" * 300_000)
-    tracemalloc.start()
-    try:
-        corpus = ingest([path])
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    corpus, peak = ingest_traced(path)
     report = corpus.report
     assert len(corpus.papers) == 1
     assert len(report.model_dump_json()) < 100_000
