@@ -388,3 +388,14 @@ def test_a_file_without_read_permission_costs_only_itself(tmp_path):
         secret.chmod(0o600)
     assert ids == ["2401.00001"]
     assert refused == [f"{secret}: permission denied"]
+
+
+def test_copies_of_a_megabyte_abstract_do_not_hang_the_merge(tmp_path):
+    """A scraper that lost its newlines glues an abstract line to itself; four such lines
+    took the near-duplicate check 456 s (`no_hang` turns a hang into a failure)."""
+    seed = (SEED_DIR / "003_a83d08e7c93eea48.txt").read_bytes().split(b"\n")
+    glued = (max(seed, key=len) * 2000)[:2**20]
+    path = tmp_path / "glued.txt"
+    path.write_bytes(b"\n".join(seed[:3] + [glued] * 4 + seed[3:]))
+    corpus = ingest([path])
+    assert len(corpus.papers) == len([line for line in seed if line.strip()]) + 1
