@@ -373,7 +373,7 @@ def test_timeout_falls_back(stub, seed_library_dir, embedder):
 def test_connection_refused_falls_back(seed_library_dir, embedder):
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     assert_fell_back(llm_bot(seed_library_dir, embedder, url).ask(QUESTION),
-                     f"the server at {re.escape(url)} cannot be reached")
+                     f"the server at `{re.escape(url)}` cannot be reached")  # inert
 
 
 def test_no_call_when_nothing_is_relevant(stub_bot, stub):
