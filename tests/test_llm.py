@@ -135,6 +135,7 @@ class Stub:
 
     def __init__(self):
         self.requests: list[dict] = []
+        self.fetched: list[str] = []  # GET paths: what a page showing the reply loaded from it
         self.reply: Callable[[BaseHTTPRequestHandler], None] = lambda h: sse(h, ["Nothing."])
         stub = self
 
@@ -144,6 +145,10 @@ class Stub:
                 stub.requests.append({"path": self.path, "headers": dict(self.headers),
                                       "body": json.loads(body)})
                 stub.reply(self)
+
+            def do_GET(self):
+                stub.fetched.append(self.path)
+                raw(self, 404, "text/plain", "not here")
 
             def log_message(self, *args):
                 pass
