@@ -234,7 +234,7 @@ def main() -> int:
                         help="the server's --llm-timeout with --slow-llm-users (default 3)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="paperchat-load-") as folder:
-        index = args.index or Path(folder) / "library"
+        index = args.index or build_seed_library(Path(folder) / "library")
         if not args.slow_llm_users:
             results = {"load": measure(index, args.users, args.seconds)}  # as before
         else:
@@ -259,6 +259,15 @@ def main() -> int:
         (args.out / "load.json").write_text(json.dumps({**results["load"], "machine": machine},
                                                        indent=2))
     return 1 if any(r["errors"] for r in results.values()) else 0
+
+
+def build_seed_library(index: Path) -> Path:
+    """The bundled corpus's library: serving never builds one in a folder it is given."""
+    from bot.paperbot import SEED_DIR
+
+    subprocess.run([sys.executable, "-m", "bot", "ingest", str(SEED_DIR), "--index", str(index)],
+                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    return index
 
 
 def measure(index: Path, users: int, seconds: float, llm: dict[str, str] | None = None,
