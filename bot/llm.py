@@ -8,23 +8,32 @@ the server fails (timeout, refused connection, broken stream, malformed reply).
 
 Source text is data: it sits inside <sources> tags, with any angle brackets of its own
 replaced so that a paper cannot close the tag, and the system prompt says instructions
-inside a source are not to be followed. The model's prose is escaped like scraped text, so
-no link, emphasis or HTML reaches the page from it.
+inside a source are not to be followed. The model's prose, and any message of the server,
+is escaped like scraped text and its web and e-mail addresses set in code spans, so no
+link, emphasis or HTML reaches the page from it, not even a renderer's autolink.
+
+Every call ends: `LLMSettings.timeout` bounds the whole of it, connecting and streaming,
+whatever the server sends; the reply is read to MAX_REPLY_BYTES at most, in lines of at
+most MAX_LINE_BYTES, and cut at `max_tokens` counted here, not only by the server.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import queue
 import re
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 
 import httpx
+import orjson
 
 from bot.records import Answer, Citation
 from bot.settings import LLMSettings
-from bot.templates import Templates, escape_markdown
+from bot.templates import Templates, escape_untrusted
 
 # What the model must reply when the sources do not answer: shared by the prompt and the check.
 SENTINEL = "NO ANSWER IN THE SOURCES"
@@ -35,6 +44,21 @@ CITATION_GROUP = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 PROMPT_TAGS = re.compile(r'</?sources?(?:\s+n="\d+")?>')
 SPACE_BEFORE_PUNCTUATION = re.compile(r"[ \t]+([.,;:!?)])")
 ERROR_DETAIL_CHARS = 200
+# What is read of a reply, whatever the server sends. A streamed token is a chunk of a few
+# hundred bytes: 4 MB holds ten thousand of them, far past any max_tokens a chat needs.
+MAX_REPLY_BYTES = 4_000_000
+# One event of the stream is one line; a line this long is not a chat completion chunk.
+MAX_LINE_BYTES = 64_000
+ERROR_BODY_BYTES = 64_000  # an error page is read this far, for its message
+# max_tokens is enforced here too, on a count of what arrives: a streamed piece is a token,
+# and a token is taken to be at most 6 characters (English averages about 4), so a reply
+# that is not streamed, or pieces that are too long, are cut at max_tokens * 6 characters.
+CHARS_PER_TOKEN = 6
+QUEUED_READS = 16  # reads handed over but not yet taken: a bound on memory in between
+# A marker followed by "(" or ":" would make it a link, or define one: [1](http://…).
+MARKER_THEN_LINK = re.compile(r"(?<!\\)(\[\d+\])([(:])")
+# Control characters (but tab and newline): a terminal takes some as commands, even links.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 log = logging.getLogger(__name__)
 
 
@@ -72,46 +96,73 @@ def write_answer(extractive: Answer, sources: list[Source], settings: LLMSetting
     extractive one with a note saying why the model's was not used."""
     messages = build_messages(extractive.question, sources, templates)
     reply = ""
+    cut = False
     try:
-        for piece in stream_reply(settings, messages):
-            reply += piece
-            yield reply
+        with closing(stream_reply(settings, messages)) as pieces:
+            for count, piece in enumerate(pieces, start=1):
+                reply += piece
+                cut = _estimated_tokens(count, reply) > settings.max_tokens
+                if cut:  # the server ignored max_tokens: the reply ends where it should have
+                    reply = _first_tokens(reply, settings.max_tokens)
+                    break
+                yield reply
         text, citations, removed = verify(reply, extractive.citations)
     except LLMFailure as failure:
         log.info("language model answer not used: %s", failure)
+        reason = escape_untrusted(str(failure))  # it may quote the server's own words
         yield extractive.model_copy(update={
-            "text": templates.render("fallback", reason=str(failure), answer=extractive.text),
-            "note": f"The language model's answer is not shown: {failure}."})
+            "text": templates.render("fallback", reason=reason, answer=extractive.text),
+            "note": f"The language model's answer is not shown: {reason}."})
         return
-    note = None
+    notes = []
     if removed:
-        note = ("Removed citations of sources that were not given: "
-                + ", ".join(f"[{n}]" for n in removed) + ".")
+        notes.append("Removed citations of sources that were not given: "
+                     + ", ".join(f"[{n}]" for n in removed) + ".")
+    if cut:
+        notes.append(f"The answer was cut at {settings.max_tokens} tokens (max_tokens).")
     yield Answer(question=extractive.question, text=text, citations=citations, answerer="llm",
-                 note=note)
+                 note=" ".join(notes) or None)
+
+
+def _estimated_tokens(pieces: int, reply: str) -> int:
+    """A streamed piece is a token; a piece longer than CHARS_PER_TOKEN characters (or a
+    reply that was not streamed) counts a token per CHARS_PER_TOKEN characters."""
+    return max(pieces, -(-len(reply) // CHARS_PER_TOKEN))
+
+
+def _first_tokens(reply: str, max_tokens: int) -> str:
+    """The reply cut to `max_tokens` by that count, at the last space before the cut."""
+    kept = reply[:max_tokens * CHARS_PER_TOKEN]
+    return kept.rsplit(None, 1)[0] if " " in kept.strip() else kept
 
 
 def stream_reply(settings: LLMSettings, messages: list[dict[str, str]]) -> Iterator[str]:
     """The pieces of the model's reply as the server streams them (POST /chat/completions
-    with stream=true). Every way the server can fail becomes an LLMFailure."""
+    with stream=true). Every way the server can fail becomes an LLMFailure, and the whole
+    call, connecting included, ends by `settings.timeout` whatever the server sends."""
     body = {"model": settings.model, "messages": messages, "temperature": settings.temperature,
             "max_tokens": settings.max_tokens, "stream": True}
-    headers = {"Accept": "text/event-stream"}
+    # identity: a compressed reply could be small on the wire and huge once expanded.
+    headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity"}
     if settings.api_key is not None:
         headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
-    url = f"{settings.url}/chat/completions"
+    call = _Call(f"{settings.url}/chat/completions", body, headers, settings.timeout)
+    received = False
     try:
-        with httpx.Client(timeout=settings.timeout) as client, \
-                client.stream("POST", url, json=body, headers=headers) as response:
-            if response.status_code != 200:
-                response.read()
-                raise LLMFailure(f"the server answered HTTP {response.status_code}"
-                                 + _error_detail(response.text))
-            if response.headers.get("content-type", "").startswith("text/event-stream"):
-                yield from _events(response.iter_lines())
-            else:  # a server that does not stream answers with one completion
-                response.read()
-                yield _whole_reply(response.text)
+        status, content_type = call.head()
+        if status != 200:
+            raise LLMFailure(f"the server answered HTTP {status}"
+                             + _error_detail(call.body(ERROR_BODY_BYTES)))
+        if content_type.startswith("text/event-stream"):
+            for piece in _events(call.lines()):
+                received = True
+                yield piece
+        else:  # a server that does not stream answers with one completion
+            yield _whole_reply(call.body(MAX_REPLY_BYTES))
+    except _PastDeadline:
+        what = "finish its answer" if received else "answer"
+        raise LLMFailure(f"the server at {settings.url} did not {what} within "
+                         f"{settings.timeout:g} s") from None
     except httpx.TimeoutException:
         raise LLMFailure(f"the server at {settings.url} did not answer within "
                          f"{settings.timeout:g} s") from None
@@ -119,9 +170,119 @@ def stream_reply(settings: LLMSettings, messages: list[dict[str, str]]) -> Itera
         raise LLMFailure(f"the server at {settings.url} cannot be reached") from None
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         raise LLMFailure(f"{settings.url} cannot be called ({exc})") from None
-    except httpx.HTTPError:
+    except (httpx.HTTPError, OSError):
         raise LLMFailure("the connection to the server broke off before the answer was "
                          "complete") from None
+    finally:
+        call.stop()
+
+
+class _PastDeadline(Exception):
+    pass
+
+
+class _Call:
+    """One POST, made in a thread of its own so that the caller can give up at the deadline
+    whatever the server does: httpx's timeouts bound each read, not the whole call, and a
+    server sending a byte a second never trips them. The thread hands over what it reads
+    through a small queue; once stopped it ends at its next read, or when that read times
+    out (`timeout` again), so it outlives the call by at most one timeout."""
+
+    def __init__(self, url: str, body: dict, headers: dict[str, str], timeout: float):
+        self.deadline = time.monotonic() + timeout
+        self.queue: queue.Queue[tuple] = queue.Queue(maxsize=QUEUED_READS)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(url, body, headers, timeout),
+                                       name="paperchat-llm-call", daemon=True)
+        self.thread.start()
+
+    def _run(self, url: str, body: dict, headers: dict[str, str], timeout: float) -> None:
+        try:
+            with httpx.Client(timeout=timeout) as client, \
+                    client.stream("POST", url, json=body, headers=headers) as response:
+                encoding = response.headers.get("content-encoding", "identity").lower()
+                if encoding not in ("", "identity"):
+                    raise httpx.DecodingError(f"the reply was compressed ({encoding})")
+                self._hand_over(("head", response.status_code,
+                                 response.headers.get("content-type", "")))
+                for data in response.iter_raw():
+                    if not self._hand_over(("data", data)):
+                        return
+            self._hand_over(("end",))
+        except Exception as exc:  # noqa: BLE001 (the caller maps it, in its own thread)
+            self._hand_over(("error", exc))
+
+    def _hand_over(self, item: tuple) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _next(self) -> tuple:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise _PastDeadline
+        try:
+            item = self.queue.get(timeout=remaining)
+        except queue.Empty:
+            raise _PastDeadline from None
+        if item[0] == "error":
+            raise item[1]
+        return item
+
+    def head(self) -> tuple[int, str]:
+        _, status, content_type = self._next()
+        return status, content_type
+
+    def chunks(self) -> Iterator[bytes]:
+        """The reply's bytes as they arrive, at most MAX_REPLY_BYTES of them."""
+        total = 0
+        while (item := self._next())[0] == "data":
+            total += len(item[1])
+            if total > MAX_REPLY_BYTES:
+                raise LLMFailure(f"the server's reply was longer than "
+                                 f"{MAX_REPLY_BYTES // 1_000_000} MB")
+            yield item[1]
+
+    def body(self, limit: int) -> str:
+        """The reply's first `limit` bytes, as text."""
+        kept = bytearray()
+        for data in self.chunks():
+            kept += data[:limit - len(kept)]
+            if len(kept) >= limit:
+                break
+        return kept.decode("utf-8", errors="replace")
+
+    def lines(self) -> Iterator[str]:
+        """The reply split at line ends (CR, LF or CRLF), none longer than MAX_LINE_BYTES."""
+        pending = b""
+        for data in self.chunks():
+            *complete, pending = (pending + data).splitlines(keepends=True) or [b""]
+            if pending.endswith((b"\r", b"\n")):
+                complete.append(pending)
+                pending = b""
+            for line in complete:
+                yield _line_text(line)
+            if len(pending) > MAX_LINE_BYTES:
+                raise LLMFailure(_LINE_TOO_LONG)
+        if pending:
+            yield _line_text(pending)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+_LINE_TOO_LONG = ("a line of the server's reply was longer than "
+                  f"{MAX_LINE_BYTES // 1000} KB")
+
+
+def _line_text(line: bytes) -> str:
+    if len(line) > MAX_LINE_BYTES:
+        raise LLMFailure(_LINE_TOO_LONG)
+    return line.rstrip(b"\r\n").decode("utf-8", errors="replace")
 
 
 def _events(lines: Iterator[str]) -> Iterator[str]:
@@ -134,51 +295,75 @@ def _events(lines: Iterator[str]) -> Iterator[str]:
         if data == "[DONE]":
             finished = True
             break
-        try:
-            chunk = json.loads(data)
-        except json.JSONDecodeError:
-            raise LLMFailure("the server's reply was not a chat completion stream") from None
-        _raise_if_error(chunk)
-        try:
-            choice = chunk["choices"][0] if chunk["choices"] else {}
-            content = choice.get("delta", {}).get("content")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            raise LLMFailure("the server's reply was not a chat completion stream") from None
-        if isinstance(content, str) and content:
+        content, finished = _chunk_content(_parsed(data, "a chat completion stream"))
+        if content:
             yield content
-        if choice.get("finish_reason"):
-            finished = True
     if not finished:
         raise LLMFailure("the connection to the server broke off before the answer was complete")
 
 
+def _chunk_content(chunk: object) -> tuple[str, bool]:
+    """A stream chunk's piece of text, and whether it says the answer is complete."""
+    _raise_if_error(chunk)
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    if not isinstance(choices, list):
+        raise LLMFailure("the server's reply was not a chat completion stream")
+    if not choices:
+        return "", False
+    choice = choices[0]
+    delta = choice.get("delta") if isinstance(choice, dict) else None
+    if not isinstance(delta, dict | None):
+        raise LLMFailure("the server's reply was not a chat completion stream")
+    content = (delta or {}).get("content")
+    return (content if isinstance(content, str) else ""), bool(choice.get("finish_reason"))
+
+
 def _whole_reply(text: str) -> str:
+    completion = _parsed(text, "a chat completion")
+    _raise_if_error(completion)
     try:
-        completion = json.loads(text)
-        _raise_if_error(completion)
         content = completion["choices"][0]["message"]["content"]
-    except (json.JSONDecodeError, KeyError, IndexError, TypeError):
+    except (KeyError, IndexError, TypeError):
         raise LLMFailure("the server's reply was not a chat completion") from None
     if not isinstance(content, str):
         raise LLMFailure("the server's reply was not a chat completion")
     return content
 
 
+def _parsed(text: str, what: str) -> object:
+    """JSON from the server. orjson refuses nesting deeper than 1,024, numbers beyond a
+    double and lone surrogates, each an LLMFailure here, never a RecursionError or a
+    ValueError from a 5,000-digit integer."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise LLMFailure(f"the server's reply was not {what}") from None
+
+
 def _raise_if_error(payload: object) -> None:
     if isinstance(payload, dict) and payload.get("error"):
-        error = payload["error"]
-        message = error.get("message") if isinstance(error, dict) else error
-        raise LLMFailure("the server reported an error" + _error_detail(str(message)))
+        raise LLMFailure("the server reported an error" + _message_of(payload["error"]))
 
 
 def _error_detail(text: str) -> str:
+    """The message of an error reply: its JSON's message when it has one, else its text."""
     try:
-        payload = json.loads(text)
-        error = payload.get("error", payload) if isinstance(payload, dict) else payload
-        text = str(error.get("message", error) if isinstance(error, dict) else error)
-    except json.JSONDecodeError:
-        pass
-    text = " ".join(text.split())[:ERROR_DETAIL_CHARS]
+        payload = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _shortened(text)
+    error = payload.get("error", payload) if isinstance(payload, dict) else payload
+    return _message_of(error) or _shortened(text)
+
+
+def _message_of(error: object) -> str:
+    """Only a string is taken as a message: printing a structure the server chose (nested
+    a thousand deep) could itself fail."""
+    message = error.get("message") if isinstance(error, dict) else error
+    return _shortened(message) if isinstance(message, str) else ""
+
+
+def _shortened(text: str) -> str:
+    text = " ".join(_without_controls(text).split())[:ERROR_DETAIL_CHARS]
     return f" ({text})" if text else ""
 
 
@@ -190,14 +375,14 @@ def verify(reply: str, given: list[Citation]) -> tuple[str, list[Citation], list
         raise LLMFailure("the model found no answer in the papers it was given")
     if not reply.strip():
         raise LLMFailure("the model's reply was empty")
-    reply = PROMPT_TAGS.sub("", reply)
+    reply = _without_controls(PROMPT_TAGS.sub("", reply))
     by_number = {c.n: c for c in given}
     renumbered: dict[int, int] = {}
     removed: list[int] = []
     pieces: list[str] = []
     position = 0
     for group in CITATION_GROUP.finditer(reply):
-        pieces.append(escape_markdown(reply[position:group.start()]))
+        pieces.append(escape_untrusted(reply[position:group.start()]))
         position = group.end()
         for n in (int(x) for x in re.split(r"[,;]", group.group(1))):
             if n not in by_number:
@@ -205,15 +390,20 @@ def verify(reply: str, given: list[Citation]) -> tuple[str, list[Citation], list
                 continue
             new = renumbered.setdefault(n, len(renumbered) + 1)
             pieces.append(f"[{new}]")
-    pieces.append(escape_markdown(reply[position:]))
+    pieces.append(escape_untrusted(reply[position:]))
     if not renumbered:
         raise LLMFailure("the model's answer cited none of the papers it was given")
     text = SPACE_BEFORE_PUNCTUATION.sub(r"\1", "".join(pieces))
     text = "\n".join(" ".join(line.split()) for line in text.strip().splitlines())
     text = re.sub(r"\n{3,}", "\n\n", text)
+    text = MARKER_THEN_LINK.sub(r"\1\\\2", text)
     citations = [by_number[old].model_copy(update={"n": new})
                  for old, new in renumbered.items()]
     return text, citations, sorted(set(removed))
+
+
+def _without_controls(text: str) -> str:
+    return CONTROL_CHARACTERS.sub(" ", text)
 
 
 def _as_data(text: str) -> str:

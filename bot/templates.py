@@ -27,6 +27,13 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
 }
 # Characters that would turn scraped text into Markdown structure or HTML.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+# What a renderer with GFM autolinks makes a link of, bare: an address with a scheme
+# (https://…), a www. host, a mailto:/xmpp: address, an e-mail address. The address ends at
+# a space or at a character that could end a code span, a table cell or an HTML tag.
+_LINKABLE = re.compile(r"(?:[a-z][a-z0-9+.\-]*://|www\.|(?:mailto|xmpp):)[^\s<>`|\\]*"
+                       r"|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.IGNORECASE)
+# Punctuation that ends a sentence rather than an address, as GFM trims it too.
+_TRAILING = ".,:;!?'\"*_~"
 
 
 class TemplateError(PaperchatError):
@@ -36,6 +43,31 @@ class TemplateError(PaperchatError):
 def escape_markdown(text: str) -> str:
     """Scraped text shown as itself: no links, emphasis or HTML can come from a paper."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def escape_untrusted(text: str) -> str:
+    """Text that a language model or a server wrote, shown as itself: escaped like scraped
+    text, and each address in it set in a code span, where no renderer makes a link of it
+    (autolinks are not made inside code), so it still reads as the address it is."""
+    pieces: list[str] = []
+    position = 0
+    for match in _LINKABLE.finditer(text):
+        address, trail = _without_trailing_punctuation(match.group())
+        pieces += [escape_markdown(text[position:match.start()]), f"`{address}`",
+                   escape_markdown(trail)]
+        position = match.end()
+    pieces.append(escape_markdown(text[position:]))
+    return "".join(pieces)
+
+
+def _without_trailing_punctuation(address: str) -> tuple[str, str]:
+    """`https://x.example/a).` is the address `https://x.example/a` and the text `).`: a
+    closing parenthesis stays only when it closes one opened in the address."""
+    end = len(address)
+    while end > 1 and (address[end - 1] in _TRAILING or (
+            address[end - 1] == ")" and address.count("(", 0, end) < address.count(")", 0, end))):
+        end -= 1
+    return address[:end], address[end:]
 
 
 def placeholders_of(template: str) -> set[str]:

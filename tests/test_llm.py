@@ -135,6 +135,7 @@ class Stub:
 
     def __init__(self):
         self.requests: list[dict] = []
+        self.fetched: list[str] = []  # GET paths: what a page showing the reply loaded from it
         self.reply: Callable[[BaseHTTPRequestHandler], None] = lambda h: sse(h, ["Nothing."])
         stub = self
 
@@ -144,6 +145,10 @@ class Stub:
                 stub.requests.append({"path": self.path, "headers": dict(self.headers),
                                       "body": json.loads(body)})
                 stub.reply(self)
+
+            def do_GET(self):
+                stub.fetched.append(self.path)
+                raw(self, 404, "text/plain", "not here")
 
             def log_message(self, *args):
                 pass
@@ -373,7 +378,7 @@ def test_timeout_falls_back(stub, seed_library_dir, embedder):
 def test_connection_refused_falls_back(seed_library_dir, embedder):
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     assert_fell_back(llm_bot(seed_library_dir, embedder, url).ask(QUESTION),
-                     f"the server at {re.escape(url)} cannot be reached")
+                     f"the server at `{re.escape(url)}` cannot be reached")  # inert
 
 
 def test_no_call_when_nothing_is_relevant(stub_bot, stub):
