@@ -28,7 +28,7 @@ from bot.login import LoginGuard  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.records import Filters, Hit, Paper  # noqa: E402
 from bot.retrieve import clean_query  # noqa: E402
-from bot.templates import escape_markdown  # noqa: E402
+from bot.templates import escape_markdown, escape_untrusted  # noqa: E402
 from bot.uploads import ACCEPTED, UploadDesk, UploadOutcome  # noqa: E402
 
 ANY = "Any"
@@ -75,6 +75,9 @@ UNEXPECTED = ("Something went wrong on the server ({kind}); nothing was changed.
               "server's log has the details.")
 SEARCHING = "*Searching the library…*"
 WRITING = "*Writing… the citations are checked when the answer is complete.*"
+# Questions may wait on a language model for up to its timeout, using no CPU meanwhile: more
+# of them run at once than the two CPU-bound workers, so slow answers do not hold the others.
+ASK_CONCURRENCY = 8
 QUEUE_SIZE = 256  # requests waiting for a worker; 50 users at once fill a fifth of it
 # Sessions whose state the server keeps (the oldest is dropped first). Each holds a copy of
 # every component's settings, ~100 KB here, and every HTTP call without a session makes one:
@@ -125,7 +128,7 @@ def build_app(bot: PaperBot) -> gr.Blocks:
         try:
             for update in served.bot.ask_stream(question, filters=filters):
                 if isinstance(update, str):  # a language model's draft, not yet verified
-                    draft = escape_markdown(update) + "\n\n" + WRITING
+                    draft = escape_untrusted(update) + "\n\n" + WRITING
                     yield asked + [{"role": "assistant", "content": draft}], "", gr.skip()
                 else:
                     answer = update
@@ -182,7 +185,8 @@ def build_app(bot: PaperBot) -> gr.Blocks:
                 cited = gr.State(None)  # the last answer's citations; None before any question
                 inputs = [question, chatbot, year_from, year_to, author, category, has_code]
                 for trigger in (question.submit, ask_button.click):
-                    trigger(respond, inputs, [chatbot, question, cited], api_visibility="private")
+                    trigger(respond, inputs, [chatbot, question, cited], api_visibility="private",
+                            concurrency_limit=ASK_CONCURRENCY)
 
                 @gr.render(inputs=cited)
                 def citation_cards(citations):
@@ -291,7 +295,8 @@ def build_app(bot: PaperBot) -> gr.Blocks:
                 raise user_error(str(exc)) from None
 
         for fn in (ask, search, similar):
-            gr.api(fn, api_name=fn.__name__)
+            gr.api(fn, api_name=fn.__name__,
+                   concurrency_limit=ASK_CONCURRENCY if fn is ask else "default")
     return app
 
 
