@@ -6,6 +6,7 @@ tests are skipped, unless PAPERCHAT_REQUIRE_BROWSER=1 (as in CI), where that is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -28,6 +29,21 @@ if not CHROMIUM.exists():
                 allow_module_level=True)
 
 sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@contextlib.contextmanager
+def page_at(url: str):
+    """A chromium page open at `url`, for tests elsewhere that serve an app of their own."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="module")

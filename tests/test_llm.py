@@ -523,24 +523,14 @@ def test_web_chat_in_a_browser_streams_a_real_models_answer(llama_url, seed_libr
                                                              embedder):
     """Debian's chromium, as in tests/test_browser.py: the draft shows while the model
     writes, then the checked answer with its [n] linked to the cards."""
-    from bot.app import launch
+    # Skipped without chromium, as tests/test_browser.py is (a failure where it is required).
+    from test_browser import ask, page_at, record_texts, shot, sync_api
 
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        if os.environ.get("PAPERCHAT_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{chromium} is missing: apt-get install chromium")
-        pytest.skip(f"{chromium} is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from test_browser import CHROMIUM_FLAGS, TIMEOUT_MS, ask, record_texts, shot
+    from bot.app import launch
 
     app, url = launch(llm_bot(seed_library_dir, embedder, llama_url), port=0, block=False)
     try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
-                                                 args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(url)
+        with page_at(url) as page:
             record_texts(page, ".message.bot")
             ask(page, QUESTION)
             answer = page.locator(".message.bot").last
@@ -550,6 +540,5 @@ def test_web_chat_in_a_browser_streams_a_real_models_answer(llama_url, seed_libr
             seen = page.evaluate("window.seen")
             assert any("Writing… the citations are checked" in text for text in seen)
             shot(page, "llm-answer")
-            browser.close()
     finally:
         app.close()

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
@@ -336,11 +335,8 @@ def model_writes_addresses(handler):
 def test_the_page_shows_the_servers_text_as_text(stub, seed_library_dir, embedder, case):
     """Debian's chromium, as in tests/test_browser.py: no image or link from the server or
     the model on the page, nothing fetched from it, and an answer instead of 'Searching…'."""
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        pytest.skip(f"{chromium} is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from test_browser import CHROMIUM_FLAGS, TIMEOUT_MS, ask, shot
+    # Skipped without chromium, as tests/test_browser.py is (a failure where it is required).
+    from test_browser import ask, page_at, shot, sync_api
 
     from bot.app import launch
 
@@ -353,12 +349,7 @@ def test_the_page_shows_the_servers_text_as_text(stub, seed_library_dir, embedde
     app, url = launch(llm_bot(seed_library_dir, embedder, stub.url, timeout=5), port=0,
                       block=False)
     try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
-                                                 args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(url)
+        with page_at(url) as page:
             ask(page, QUESTION)
             answer = page.locator(".message.bot").last
             sync_api.expect(answer).to_contain_text(expected)
@@ -369,7 +360,6 @@ def test_the_page_shows_the_servers_text_as_text(stub, seed_library_dir, embedde
                 ".message.bot a", "links => links.map(a => a.getAttribute('href') || '')")
             images = page.eval_on_selector_all(
                 ".message.bot img", "images => images.map(i => i.getAttribute('src') || '')")
-            browser.close()
     finally:
         app.close()
     base = base_of(stub)
