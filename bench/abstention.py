@@ -19,9 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.evaluate import read_qrels, read_queries  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
+from bot.surfaces.evaluate import read_qrels, read_queries  # noqa: E402
 
 THRESHOLDS = [0.25, 0.30, 0.35, 0.40, 0.45, 0.50]
 

@@ -45,7 +45,7 @@ VICTIM = r"""
 import sys
 import bot.paperbot as paperbot
 import embeddings.cache as cache
-import bot.store as store
+import bot.library.store as store
 
 def announce(step):
     sys.stdout.write(step + "\n")
@@ -124,7 +124,7 @@ def kill_at(process: subprocess.Popen, step: str, delay: float, limit: float = 1
 def check_library(library: Path, allowed_counts: set[int], embedder) -> int:
     """The library as a reader finds it: it loads, answers, and is one whole build."""
     from bot import PaperBot
-    from bot.store import LibraryStore
+    from bot.library.store import LibraryStore
 
     manifest = LibraryStore(library).read_manifest()
     assert not any(name.endswith(".tmp") or name.startswith(".")
@@ -138,7 +138,7 @@ def check_library(library: Path, allowed_counts: set[int], embedder) -> int:
 
 def leftovers(library: Path) -> list[str]:
     """Files a killed build left behind: those its journal names and the manifest does not."""
-    from bot.store import LibraryStore
+    from bot.library.store import LibraryStore
 
     store = LibraryStore(library)
     return sorted(p.name for p in store.leftovers(store.read_manifest()))

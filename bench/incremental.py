@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe  # noqa: E402
-from bot.sentences import split_sentences  # noqa: E402
-from bot.store import LibraryStore  # noqa: E402
+from bot.library.sentences import split_sentences  # noqa: E402
+from bot.library.store import LibraryStore  # noqa: E402
 from embeddings.cache import text_digest  # noqa: E402
 from embeddings.model import default_embedder  # noqa: E402
 
@@ -35,7 +35,7 @@ EVAL_CORPORA = [EVAL / "scifact" / "corpus.jsonl", EVAL / "citeseer" / "corpus.j
 
 def ingest(*args: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bot.cli", "ingest", *args], check=True,
+    subprocess.run([sys.executable, "-m", "bot.surfaces.cli", "ingest", *args], check=True,
                    stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 

@@ -273,7 +273,7 @@ def build_seed_library(index: Path) -> Path:
 def measure(index: Path, users: int, seconds: float, llm: dict[str, str] | None = None,
             slow_users: int = 0) -> dict:
     """One run against a server of its own."""
-    from bot.app import free_port
+    from bot.surfaces.web import free_port
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"

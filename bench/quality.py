@@ -23,9 +23,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import cores, cpu_model  # noqa: E402
-from bot.evaluate import DEPTH, read_qrels, read_queries, score_run  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
+from bot.surfaces.evaluate import DEPTH, read_qrels, read_queries, score_run  # noqa: E402
 
 
 def product_variants(task: str) -> dict[str, dict]:

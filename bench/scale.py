@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 from bench.latency import QUESTIONS, percentiles  # noqa: E402
 from bench.latency import timed as repeated  # noqa: E402
 from bench.machine import describe, peak_rss_mb  # noqa: E402
-from bot.store import EMBEDDING_CACHE, PARSE_CACHE  # noqa: E402
+from bot.library.store import EMBEDDING_CACHE, PARSE_CACHE  # noqa: E402
 
 SIMILAR_PAPERS = 50
 
@@ -99,7 +99,7 @@ def disk_mb(index: Path) -> dict:
 
 def measure_peers(index: Path) -> dict:
     from bot import PaperBot
-    from bot.library import document_text
+    from bot.library.contents import document_text
     from embeddings.model import bundled_model_path
 
     bot = PaperBot.open(index)

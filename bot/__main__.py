@@ -1,5 +1,5 @@
 """`python -m bot` is the `paperchat` command."""
 
-from bot.cli import main
+from bot.surfaces.cli import main
 
 raise SystemExit(main())

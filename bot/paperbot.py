@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -11,26 +10,25 @@ from typing import Literal
 
 import numpy as np
 
-from bot.answer import compose_answer
+from bot.answer.chat import SENTENCES_PER_SOURCE, Source, write_answer
+from bot.answer.extractive import compose_answer
+from bot.answer.templates import Templates
 from bot.collector import collector_paused
 from bot.errors import LibraryError, QueryError
 from bot.ingest import expand_paths, fingerprint, ingest
-from bot.ingest.merge import normalise_title
-from bot.ingest.sighting import normalise_arxiv_id
-from bot.library import Library, build_library
-from bot.llm import SENTENCES_PER_SOURCE, Source, write_answer
+from bot.library.build import build_library
+from bot.library.contents import Library
+from bot.library.store import LibraryStore
 from bot.progress import step
 from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper
-from bot.retrieve import Retriever, clean_query
+from bot.retrieve.query import clean_query
+from bot.retrieve.ranking import Retriever
+from bot.retrieve.reference import row_of_reference, row_of_text
 from bot.settings import Settings, get_settings
-from bot.store import LibraryStore
-from bot.templates import Templates
 from embeddings import CacheError, Embedder, EmbeddingEngine, EngineError
 from embeddings.model import default_embedder
 
 SEED_DIR = Path(__file__).parent / "seed"
-SAME_PAPER_COSINE = 0.98  # pasted text this close to a paper's own vector is that paper
-CLOSE_TITLE_RATIO = 0.9
 ADD_ATTEMPTS = 3  # an add that finds the library rebuilt under it starts over
 Engine = Literal["local", "ray"]
 log = logging.getLogger(__name__)
@@ -259,7 +257,7 @@ class PaperBot:
 
     def get(self, ref: str) -> Paper | None:
         """A paper by id, arXiv id (`arXiv:2403.05530v2` too) or exact title."""
-        row = self._row_of_reference(ref.strip())
+        row = row_of_reference(self.library, ref.strip())
         return self.papers[row] if row is not None else None
 
     # -- questions --------------------------------------------------------------------------
@@ -306,10 +304,10 @@ class PaperBot:
         ref = clean_query(ref, max_chars=self.settings.retrieval.max_reference_chars,
                           what="reference")
         _check_k(k)
-        row = self._row_of_reference(ref)
+        row = row_of_reference(self.library, ref)
         if row is None:
             vector = self.embedder.embed_documents([ref])[0]
-            row = self._row_of_text(ref, vector)
+            row = row_of_text(self.library, ref, vector)
         lexical_index = self.library.lexical
         if row is None:
             exclude = frozenset()
@@ -320,32 +318,6 @@ class PaperBot:
             lexical, terms = lexical_index.similarity_of_paper(row)
         return self.retriever.rank(vector, k, filters, lexical=lexical, term_cosines=terms,
                                    exclude_rows=exclude, paper_to_paper=True)
-
-    def _row_of_reference(self, ref: str) -> int | None:
-        """Exact references: paper id, arXiv id, or title (case and punctuation ignored)."""
-        library = self.library
-        if ref in library.row_of:
-            return library.row_of[ref]
-        arxiv_id = normalise_arxiv_id(ref)
-        if arxiv_id and arxiv_id in library.row_of_arxiv_id:
-            return library.row_of_arxiv_id[arxiv_id]
-        return library.row_of_title.get(normalise_title(ref))
-
-    def _row_of_text(self, text: str, vector: np.ndarray) -> int | None:
-        """A close title or a pasted abstract of a paper in the library, found by its vector."""
-        scores, rows = self.library.doc_index.search(vector, 5)
-        wanted = normalise_title(text)
-        for score, row in zip(scores[0], rows[0], strict=True):
-            if row < 0:
-                continue
-            paper = self.library.papers[int(row)]
-            if score >= SAME_PAPER_COSINE or any(
-                    normalise_title(a) == wanted for a in paper.all_abstracts()):
-                return int(row)
-            if paper.title and difflib.SequenceMatcher(
-                    None, wanted, normalise_title(paper.title)).ratio() >= CLOSE_TITLE_RATIO:
-                return int(row)
-        return None
 
 
 def _engine(engine: Engine, ray_address: str | None, embedder: Embedder

@@ -63,7 +63,7 @@ def seed_files() -> list[Path]:
 @pytest.fixture(scope="session")
 def server(seed_bot):
     """The web app on a free loopback port, shared by the API and browser tests."""
-    from bot.app import launch
+    from bot.surfaces.web import launch
 
     app, url = launch(seed_bot, port=0, block=False)
     yield url

@@ -100,7 +100,7 @@ def test_page_has_a_title_and_an_empty_state(page):
 
 
 def test_the_browser_gets_paperchats_own_favicon(page, server):
-    from bot.app import FAVICON
+    from bot.surfaces.web import FAVICON
 
     response = page.request.get(server.rstrip("/") + "/favicon.ico")
     assert response.ok and response.headers["content-type"] == "image/png"
@@ -248,7 +248,7 @@ def test_each_citation_marker_leads_to_its_card(page):
 def own_server(library_copy, embedder):
     """A server over a private library, for flows that change it."""
     from bot import PaperBot
-    from bot.app import launch
+    from bot.surfaces.web import launch
 
     app, url = launch(PaperBot.open(library_copy, embedder=embedder), port=0, block=False)
     yield url
@@ -348,8 +348,8 @@ def test_two_people_adding_files_at_once_both_get_their_papers(browser, own_serv
 def small_upload_server(library_copy, embedder):
     """A server that takes files of up to 2 KB."""
     from bot import PaperBot
-    from bot.app import launch
     from bot.settings import get_settings
+    from bot.surfaces.web import launch
 
     settings = get_settings(server={"max_upload_mb": 0.002})
     app, url = launch(PaperBot.open(library_copy, embedder=embedder, settings=settings),

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from bot.cli import main
 from bot.paperbot import SEED_DIR
+from bot.surfaces.cli import main
 
 
 def run(capsys, *argv):

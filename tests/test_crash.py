@@ -11,7 +11,7 @@ import sys
 from conftest import REPO
 
 from bot import LibraryError, PaperBot
-from bot.store import LibraryStore
+from bot.library.store import LibraryStore
 
 sys.path.insert(0, str(REPO))
 from bench import crash  # noqa: E402

@@ -16,9 +16,9 @@ import pytest
 from conftest import REPO
 
 from bot import LibraryError, PaperBot
-from bot.cli import main
+from bot.library.store import MANIFEST
 from bot.paperbot import SEED_DIR
-from bot.store import MANIFEST
+from bot.surfaces.cli import main
 
 KINDS = ["papers", "docs", "sentences", "spans", "hubness", "lexical/data.csc.index.npy",
          "lexical/indices.csc.index.npy", "lexical/indptr.csc.index.npy",

@@ -113,7 +113,7 @@ def test_damaged_index_file_is_a_clear_error(tmp_path):
 def test_int8_onnx_encoder_agrees_with_torch(embedder):
     """The fast path stays within the accuracy bar: mean cosine >= 0.98 to full precision."""
     from bot.ingest import ingest
-    from bot.library import document_text
+    from bot.library.contents import document_text
     from bot.paperbot import SEED_DIR
     from embeddings import Embedder
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.evaluate import EvalError, evaluate, score_run
+from bot.surfaces.cli import main
+from bot.surfaces.evaluate import EvalError, evaluate, score_run
 
 SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "eval" / "scifact"
 

@@ -8,7 +8,7 @@ import io
 import bibtexparser
 import pytest
 
-from bot.export import CSV_COLUMNS, to_bibtex, to_csv
+from bot.surfaces.export import CSV_COLUMNS, to_bibtex, to_csv
 
 
 def test_bibtex_of_the_seed_corpus_parses_back_with_unique_keys(seed_bot):

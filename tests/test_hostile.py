@@ -17,11 +17,12 @@ import pytest
 from test_browser import TIMEOUT_MS, browser, shot, sync_api  # noqa: F401 (browser: a fixture)
 
 from bot import PaperBot
-from bot.answer import compose_answer, render_card
-from bot.app import _added_markdown, _hits_markdown, launch
+from bot.answer.extractive import compose_answer
+from bot.answer.templates import Templates
 from bot.records import Hit
-from bot.templates import Templates
-from bot.uploads import UploadOutcome
+from bot.surfaces.cards import render_card
+from bot.surfaces.uploads import UploadOutcome
+from bot.surfaces.web import _added_markdown, _hits_markdown, launch
 
 # Each sets window.__pwned or opens a dialog if it ever runs.
 PAYLOADS = [

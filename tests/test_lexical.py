@@ -6,8 +6,8 @@ import bm25s
 import numpy as np
 
 from bot import ingest
-from bot.lexical import LexicalIndex, _LuceneBM25, _tokenize
-from bot.library import document_text
+from bot.library.contents import document_text
+from bot.library.lexical import LexicalIndex, _LuceneBM25, _tokenize
 
 
 def test_vectorised_bm25_weights_equal_bm25s_to_the_bit(seed_files, tmp_path):

@@ -15,8 +15,8 @@ import pytest
 from conftest import REPO
 
 from bot import PaperBot
-from bot.cli import main
-from bot.store import EMBEDDING_CACHE, JOURNAL, MANIFEST, LibraryStore
+from bot.library.store import EMBEDDING_CACHE, JOURNAL, MANIFEST, LibraryStore
+from bot.surfaces.cli import main
 
 TOPICS = ["Graph neural networks predict the folding of small proteins from their sequence.",
           "A survey of bird migration tracking with low-power radio tags on songbirds.",
@@ -105,7 +105,7 @@ def test_files_beside_and_inside_a_library_survive_ingest_search_and_tidy(
     def killed(*_):  # a build killed while it writes: its files so far stay behind
         raise KeyboardInterrupt
     with monkeypatch.context() as patch:
-        patch.setattr("bot.lexical.LexicalIndex.write", killed)
+        patch.setattr("bot.library.lexical.LexicalIndex.write", killed)
         assert run(capsys, "ingest", corpus, "--index", library)[0] == 130
     store = LibraryStore(library)
     left = store.leftovers(store.read_manifest())
@@ -127,7 +127,7 @@ def test_a_killed_build_in_a_fresh_process_is_tidied_to_the_last_file(tmp_path):
     PaperBot.from_corpus([corpus], library)
     inside = _user_files(library)
     _jsonl(corpus, TOPICS)
-    victim = ("import os, bot.store as s\n"
+    victim = ("import os, bot.library.store as s\n"
               "real = s.LibraryStore._write_dir\n"
               "def die(self, *a):\n    os.kill(os.getpid(), 9)\n"
               "s.LibraryStore._write_dir = die\n"
@@ -196,7 +196,7 @@ def test_serve_without_paths_serves_the_library_as_built(capsys, tmp_path, monke
     assert run(capsys, "ingest", corpus, "--index", library)[0] == 0
     _jsonl(corpus, TOPICS[:1])
     served = []
-    monkeypatch.setattr("bot.app.launch", lambda bot, **_: served.append(bot))
+    monkeypatch.setattr("bot.surfaces.web.launch", lambda bot, **_: served.append(bot))
     code, _, err = run(capsys, "serve", "--index", library)
     assert code == 0 and len(served[0].papers) == 5 and "1 changed" in err
 
@@ -298,16 +298,17 @@ def _faiss_failed(*_, **__):
 
 
 @pytest.mark.parametrize("target", [
-    "bot.store._save_npy", "bot.lexical.LexicalIndex.write", "embeddings.VectorIndex.write",
+    "bot.library.store._save_npy", "bot.library.lexical.LexicalIndex.write",
+    "embeddings.VectorIndex.write",
     "embeddings.cache.EmbeddingCache.put", "embeddings.Int8Vectors.save",
-    "bot.store.LibraryStore._journal"])
+    "bot.library.store.LibraryStore._journal"])
 def test_a_full_disk_is_one_line_naming_it_and_the_library_answers(
         capsys, library_copy, tmp_path, monkeypatch, target):
     before = sorted(p.name for p in library_copy.iterdir())
     extra = _jsonl(tmp_path / "more.jsonl", TOPICS[:1])
     raising = _faiss_failed if target.endswith("VectorIndex.write") else _no_space
     monkeypatch.setattr(target, raising)
-    monkeypatch.setattr("bot.store.shutil.disk_usage",
+    monkeypatch.setattr("bot.library.store.shutil.disk_usage",
                         lambda _: SimpleNamespace(total=10 << 30, free=20_000))  # 20 KB free
     code, out, err = run(capsys, "ingest", "--add", extra, "--index", library_copy)
     assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -324,7 +325,7 @@ def test_a_read_only_library_folder_on_add_is_one_line(capsys, library_copy, tmp
                                                        monkeypatch):
     def read_only(self, name, *_, **__):
         raise OSError(errno.EROFS, "Read-only file system", str(self.root / name))
-    monkeypatch.setattr("bot.store.LibraryStore._write", read_only)
+    monkeypatch.setattr("bot.library.store.LibraryStore._write", read_only)
     extra = _jsonl(tmp_path / "more.jsonl", TOPICS[:1])
     code, _, err = run(capsys, "ingest", "--add", extra, "--index", library_copy)
     assert code == 1 and len(err.strip().splitlines()) == 1
@@ -383,7 +384,7 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_on_request(capsys, mo
                                                                       seed_library_dir):
     def broken(*_, **__):
         raise ValueError("something inside broke\nsecond line")
-    monkeypatch.setattr("bot.cli.PaperBot.open_or_build", broken)
+    monkeypatch.setattr("bot.surfaces.cli.PaperBot.open_or_build", broken)
     code, _, err = run(capsys, "papers", "--index", seed_library_dir)
     assert code == 1 and err.strip() == ("paperchat: error: unexpected ValueError: something "
                                          "inside broke (set PAPERCHAT_DEBUG=1 for the traceback)")
@@ -394,7 +395,7 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_on_request(capsys, mo
     def no_file(*_, **__):
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", "/x/y")
     monkeypatch.delenv("PAPERCHAT_DEBUG")
-    monkeypatch.setattr("bot.cli.PaperBot.open_or_build", no_file)
+    monkeypatch.setattr("bot.surfaces.cli.PaperBot.open_or_build", no_file)
     code, _, err = run(capsys, "papers", "--index", seed_library_dir)
     assert code == 1 and err.strip() == "paperchat: error: /x/y: No such file or directory"
 

@@ -28,12 +28,12 @@ import httpx
 import pytest
 
 from bot import Answer, PaperBot
-from bot.app import WRITING, build_app, free_port
-from bot.cli import main
-from bot.llm import SENTINEL, verify
+from bot.answer.chat import SENTINEL, verify
+from bot.answer.templates import PLACEHOLDERS, TemplateError, Templates
 from bot.records import Citation, Paper
 from bot.settings import get_settings
-from bot.templates import PLACEHOLDERS, TemplateError, Templates
+from bot.surfaces.cli import main
+from bot.surfaces.web import WRITING, build_app, free_port
 from prompts import PROMPTS_DIR
 
 QUESTION = "Which papers study credit assignment over long delays?"
@@ -269,7 +269,7 @@ def test_verify_removes_unknown_numbers_and_renumbers():
     ("   ", "empty"),
 ])
 def test_verify_refuses(reply, reason):
-    from bot.llm import LLMFailure
+    from bot.answer.chat import LLMFailure
 
     with pytest.raises(LLMFailure, match=reason):
         verify(reply, _citations(3))
@@ -526,7 +526,7 @@ def test_web_chat_in_a_browser_streams_a_real_models_answer(llama_url, seed_libr
     # Skipped without chromium, as tests/test_browser.py is (a failure where it is required).
     from test_browser import ask, page_at, record_texts, shot, sync_api
 
-    from bot.app import launch
+    from bot.surfaces.web import launch
 
     app, url = launch(llm_bot(seed_library_dir, embedder, llama_url), port=0, block=False)
     try:

@@ -22,11 +22,11 @@ from markdown_it import MarkdownIt
 from test_llm import QUESTION, Stub, assert_fell_back, assert_no_live_markup, llm_bot, raw, sse
 
 from bot import PaperBot
-from bot.app import SEARCHING, build_app
-from bot.cli import main
-from bot.llm import CHARS_PER_TOKEN, MAX_LINE_BYTES, MAX_REPLY_BYTES, verify
+from bot.answer.chat import CHARS_PER_TOKEN, MAX_LINE_BYTES, MAX_REPLY_BYTES, verify
+from bot.answer.templates import escape_untrusted
 from bot.records import Citation, Paper
-from bot.templates import escape_untrusted
+from bot.surfaces.cli import main
+from bot.surfaces.web import SEARCHING, build_app
 
 MAX_TOKENS = 120  # as tests/test_llm.py sets it
 # Markup a server puts into its error message: the page must neither show nor fetch it.
@@ -338,7 +338,7 @@ def test_the_page_shows_the_servers_text_as_text(stub, seed_library_dir, embedde
     # Skipped without chromium, as tests/test_browser.py is (a failure where it is required).
     from test_browser import ask, page_at, shot, sync_api
 
-    from bot.app import launch
+    from bot.surfaces.web import launch
 
     stub.reply = {"error-message": error_with_markup(stub),
                   "model-addresses": model_writes_addresses,

@@ -199,7 +199,7 @@ def test_term_cosines_compare_bm25_weight_vectors(seed_bot):
 def test_a_titled_papers_vector_is_its_title_plus_its_mean_sentence(seed_bot):
     import numpy as np
 
-    from bot.library import document_text
+    from bot.library.contents import document_text
 
     library, embedder = seed_bot.library, seed_bot.embedder
     vectors = library.doc_index.vectors(np.arange(len(library.papers)))
@@ -217,7 +217,7 @@ def test_a_titled_papers_vector_is_its_title_plus_its_mean_sentence(seed_bot):
 
 
 def test_a_card_marks_the_quote_inside_the_escaped_abstract():
-    from bot.answer import highlighted_abstract
+    from bot.surfaces.cards import highlighted_abstract
 
     abstract = "We use *stars*. The key result holds [1]. More text."
     marked = highlighted_abstract(abstract, "The key result holds [1].")

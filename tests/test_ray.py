@@ -19,8 +19,8 @@ import pytest
 from conftest import REPO
 
 from bot import LibraryError, PaperBot
-from bot.cli import main
-from bot.store import LibraryStore
+from bot.library.store import LibraryStore
+from bot.surfaces.cli import main
 from embeddings import EmbeddingCache
 
 CORPUS = REPO.parent / "shared" / "corpora" / "arxiv-cs-75k.jsonl.gz"

@@ -39,7 +39,7 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second():
 
 
 def test_cli_section_lists_every_command():
-    from bot.cli import _parser
+    from bot.surfaces.cli import _parser
 
     commands = _parser()._subparsers._group_actions[0].choices
     for name in commands:

@@ -12,9 +12,9 @@ from conftest import REPO
 from gradio_client import Client
 
 from bot import QueryError, SettingsError
-from bot.app import QUEUE_SIZE, launch
-from bot.cli import main
 from bot.settings import get_settings, parse_credentials
+from bot.surfaces.cli import main
+from bot.surfaces.web import QUEUE_SIZE, launch
 
 sys.path.insert(0, str(REPO))
 from bench import load  # noqa: E402
@@ -77,7 +77,7 @@ def test_with_the_login_the_api_answers(guarded):
 
 def test_logins_come_from_a_file_or_the_environment_and_are_never_echoed(tmp_path,
                                                                          monkeypatch):
-    from bot.cli import _logins
+    from bot.surfaces.cli import _logins
 
     logins = tmp_path / "logins"
     logins.write_text("# who may use it\nalice:correct:horse battery\n\nbob:pw2\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cli import main
+from bot.surfaces.cli import main
 
 
 @pytest.mark.parametrize(("variable", "value"), [

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from bot import LibraryError, PaperBot
-from bot.library import FORMAT_VERSION
+from bot.library.contents import FORMAT_VERSION
+from bot.library.store import EMBEDDING_CACHE, JOURNAL, MANIFEST, PARSE_CACHE, LibraryStore
 from bot.paperbot import SEED_DIR
-from bot.store import EMBEDDING_CACHE, JOURNAL, MANIFEST, PARSE_CACHE, LibraryStore
 
 
 class _NoEmbedding:
@@ -183,7 +183,7 @@ def test_crash_before_manifest_swap_keeps_previous_library(library_copy, seed_bo
     def crash(*_):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("bot.store._save_npy", crash)
+    monkeypatch.setattr("bot.library.store._save_npy", crash)
     with pytest.raises(LibraryError, match="no space left on device while writing the library"):
         store.save(seed_bot.library)
     assert json.loads((library_copy / MANIFEST).read_text()) == before
@@ -196,7 +196,7 @@ def test_crash_before_manifest_swap_keeps_previous_library(library_copy, seed_bo
 def test_an_earlier_embedding_cache_moves_over_and_nothing_is_re_embedded(tmp_path, embedder):
     import sqlite3
 
-    from bot.store import LEGACY_EMBEDDING_CACHE
+    from bot.library.store import LEGACY_EMBEDDING_CACHE
 
     built = tmp_path / "built"
     PaperBot.from_corpus(None, built, embedder=embedder)
@@ -221,7 +221,7 @@ def test_an_earlier_embedding_cache_moves_over_and_nothing_is_re_embedded(tmp_pa
 
 def test_a_rebuild_reuses_the_unchanged_papers_and_equals_a_build_from_scratch(
         tmp_path, embedder, monkeypatch):
-    import bot.library
+    import bot.library.build
 
     corpus = tmp_path / "corpus"
     shutil.copytree(SEED_DIR, corpus)
@@ -230,8 +230,8 @@ def test_a_rebuild_reuses_the_unchanged_papers_and_equals_a_build_from_scratch(
         "Abstract:We study how tiny robots learn to juggle. Their hands are soft and slow.\n",
         encoding="utf-8")
     split = []
-    real_split = bot.library.split_sentences
-    monkeypatch.setattr(bot.library, "split_sentences",
+    real_split = bot.library.build.split_sentences
+    monkeypatch.setattr(bot.library.build, "split_sentences",
                         lambda text: split.append(text) or real_split(text))
     grown = PaperBot.from_corpus([corpus], tmp_path / "grown", embedder=embedder)
     # Only the new paper was split and embedded: its two sentences and its whole (untitled) text.
@@ -253,15 +253,15 @@ def test_a_rebuild_reuses_the_unchanged_papers_and_equals_a_build_from_scratch(
 
 def test_adding_papers_to_a_graph_index_inserts_them_instead_of_rebuilding(
         tmp_path, embedder, monkeypatch):
-    import bot.library
+    import bot.library.build
     import embeddings.index
 
     monkeypatch.setattr(embeddings.index, "EXACT_LIMIT", 10)  # the seed corpus as a graph
     built = PaperBot.from_corpus(None, tmp_path / "lib", embedder=embedder)
     assert built.library.doc_index.approximate
     grown_calls = []
-    real_grown = bot.library.grown_hubness
-    monkeypatch.setattr(bot.library, "grown_hubness",
+    real_grown = bot.library.build.grown_hubness
+    monkeypatch.setattr(bot.library.build, "grown_hubness",
                         lambda *a: grown_calls.append(1) or real_grown(*a))
     extra = tmp_path / "more.txt"
     extra.write_text("Abstract:Juggling robots learn to catch balls with soft hands.\n",
@@ -275,7 +275,7 @@ def test_adding_papers_to_a_graph_index_inserts_them_instead_of_rebuilding(
     reopened = PaperBot.open(tmp_path / "lib", embedder=embedder)
     assert reopened.library.doc_index.count == 69
     # Hubness as a full computation would give it (this small graph's search is exhaustive).
-    full = bot.library.hubness(reopened.library.doc_index,
+    full = bot.library.build.hubness(reopened.library.doc_index,
                                reopened.library.doc_index.vectors(np.arange(69)))
     np.testing.assert_allclose(reopened.library.hubness, full, atol=1e-5)
 
@@ -283,7 +283,7 @@ def test_adding_papers_to_a_graph_index_inserts_them_instead_of_rebuilding(
 def test_a_paper_keeps_its_own_row_when_another_has_the_same_text(seed_bot):
     from types import SimpleNamespace
 
-    from bot.library import unchanged_rows
+    from bot.library.build import unchanged_rows
 
     first = seed_bot.papers[0]
     twin = first.model_copy(update={"id": "twin"})  # another id, the same title and abstract

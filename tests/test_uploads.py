@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from bot import PaperBot
-from bot.login import MAX_FAILURES, WINDOW_S, LoginGuard
+from bot.library.store import UPLOADS
 from bot.settings import get_settings
-from bot.store import UPLOADS
-from bot.uploads import UploadDesk, UploadRefused
+from bot.surfaces.login import MAX_FAILURES, WINDOW_S, LoginGuard
+from bot.surfaces.uploads import UploadDesk, UploadRefused
 
 PAPER = ('{{"id": "{id}", "title": "{title}", "abstract": "{abstract}", '
          '"authors": ["Ada Lovelace"]}}\n')
@@ -130,7 +130,7 @@ def test_guesses_across_many_names_are_braked_too():
 
 
 def test_the_served_login_refuses_after_repeated_failures(seed_bot):
-    from bot.app import launch
+    from bot.surfaces.web import launch
 
     app, url = launch(seed_bot, port=0, block=False, auth=[("ada", "right")])
     try:

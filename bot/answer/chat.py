@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import httpx
 import orjson
 
+from bot.answer.templates import Templates, escape_untrusted
 from bot.records import Answer, Citation
 from bot.settings import LLMSettings
-from bot.templates import Templates, escape_untrusted
 
 # What the model must reply when the sources do not answer: shared by the prompt and the check.
 SENTINEL = "NO ANSWER IN THE SOURCES"

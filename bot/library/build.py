@@ -1,95 +1,24 @@
-"""A built library: papers, their vectors, the vectors of their abstract sentences, BM25.
-
-Building embeds only what the embedding cache lacks: re-ingesting an unchanged corpus
-embeds nothing, adding papers embeds only those, an interrupted build resumes.
+"""Building a library: embed only what the embedding cache lacks (re-ingesting an unchanged
+corpus embeds nothing, adding papers embeds only those, an interrupted build resumes), then
+index everything.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, Field, model_validator
 
 from bot.ingest import Corpus
-from bot.ingest.merge import normalise_title
-from bot.lexical import LexicalIndex
+from bot.library.contents import Library, Manifest, document_text, sentence_rows_of
+from bot.library.lexical import LexicalIndex
+from bot.library.sentences import split_sentences
 from bot.progress import step
-from bot.records import Filters, IngestReport, Layout, Paper
-from bot.sentences import split_sentences
+from bot.records import Layout, Paper
 from embeddings import Embedder, EmbeddingCache, EmbeddingEngine, Int8Vectors, VectorIndex
 
-FORMAT_VERSION = 6
 HUB_NEIGHBOURS = 10  # a paper's hubness: mean cosine to this many nearest other papers
 _QUANTIZE_ROWS = 65_536  # sentence vectors quantized this many at a time while building
-
-
-class FileCheck(BaseModel):
-    """A library file's size and CRC-32, recorded when it is written, checked before it is
-    read: a truncated, damaged or edited file is refused by name instead of being handed to
-    FAISS or SciPy, whose readers trust what they read."""
-
-    size: int
-    crc32: int | None = Field(None, description="None for the sentence vectors: the largest "
-                              "file (223 MB at 75k papers), memory-mapped, checked by size "
-                              "and header only.")
-
-
-class CorpusFile(BaseModel):
-    """A corpus file as the build read it: where it was and what it held, so that a read can
-    say which files changed or vanished since, without reading them as a corpus again."""
-
-    path: str = Field(description="Absolute; relative to the library folder for a file "
-                      "inside it (an upload), so that a moved library still finds it.")
-    size: int | None = None
-    mtime_ns: int | None = Field(None, description="Unchanged with the size: not re-hashed.")
-    sha256: str | None = Field(None, description="None in libraries of earlier versions.")
-
-
-class Manifest(BaseModel):
-    """What a library folder holds and how it was built; written last, read first."""
-
-    format_version: int = FORMAT_VERSION
-    model_name: str
-    model_sha256: str
-    encoder: str = Field(description="What ran the model: onnx-int8 or torch.")
-    dim: int
-    papers: int
-    sentences: int
-    corpus_fingerprint: str = Field(description="Content hash of the corpus files + layout.")
-    corpus: list[CorpusFile] = Field(default_factory=list, description="The files read.")
-    layout: Layout | None = None
-    generation: str = Field(description="Names this build's files; changes on every write.")
-    files: dict[str, str] = Field(default_factory=dict)
-    checks: dict[str, FileCheck] = Field(
-        default_factory=dict, description="Every file of the build by its path in the folder.")
-    built_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_earlier_corpus_paths(cls, data):
-        """Libraries of earlier versions list their corpus as bare paths (`corpus_paths`),
-        relative to the folder the command ran in: taken as they were always read."""
-        if isinstance(data, dict) and "corpus_paths" in data and "corpus" not in data:
-            paths = data["corpus_paths"]
-            data = {k: v for k, v in data.items() if k != "corpus_paths"}
-            data["corpus"] = ([{"path": str(Path(p).absolute())} for p in paths
-                               if isinstance(p, str)] if isinstance(paths, list) else paths)
-        return data
-
-    @property
-    def corpus_paths(self) -> list[str]:
-        """The corpus files as stored (see `LibraryStore.corpus_files` for their places)."""
-        return [f.path for f in self.corpus]
-
-
-def document_text(paper: Paper) -> str:
-    """A paper's whole text, as BM25 indexes it: the title first."""
-    return f"{paper.title}. {paper.abstract}" if paper.title else paper.abstract
 
 
 def paper_vectors(papers: list[Paper], spans: np.ndarray, vectors_of: dict[str, np.ndarray],
@@ -146,16 +75,6 @@ def unchanged_rows(papers: list[Paper], previous: Library | None) -> np.ndarray:
     return out
 
 
-def sentence_rows_of(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The sentence rows of these papers, in order, where paper r's sentences are rows
-    offsets[r] to offsets[r + 1]."""
-    rows = np.asarray(rows, dtype=np.int64)
-    starts = offsets[rows]
-    lengths = offsets[rows + 1] - starts
-    first = np.cumsum(lengths) - lengths  # where each paper's run begins in the result
-    return np.repeat(starts - first, lengths) + np.arange(int(lengths.sum()))
-
-
 def sentence_spans(papers: list[Paper], reused: np.ndarray, previous: Library | None
                    ) -> np.ndarray:
     """(paper row, start, end) of every abstract sentence; an unchanged paper's are copied
@@ -170,53 +89,6 @@ def sentence_spans(papers: list[Paper], reused: np.ndarray, previous: Library | 
         else:
             spans.extend((row, s, e) for s, e in split_sentences(paper.abstract))
     return np.array(spans, dtype=np.int32).reshape(-1, 3)
-
-
-@dataclass
-class Library:
-    papers: list[Paper]
-    report: IngestReport
-    doc_index: VectorIndex  # id = row in `papers`
-    lexical: LexicalIndex  # BM25 over the same texts, row-aligned with `papers`
-    sentence_vectors: Int8Vectors  # (S, dim), in paper order
-    sentence_spans: np.ndarray  # (S, 3) int32: paper row, start, end in the paper's abstract
-    hubness: np.ndarray  # (N,) float32: mean cosine of each paper to its nearest papers
-    manifest: Manifest
-    row_of: dict[str, int] = field(init=False)
-    sentence_offsets: np.ndarray = field(init=False)  # paper row -> first sentence row
-
-    def __post_init__(self) -> None:
-        self.row_of = {p.id: i for i, p in enumerate(self.papers)}
-        self.sentence_offsets = np.searchsorted(
-            self.sentence_spans[:, 0], np.arange(len(self.papers) + 1)).astype(np.int64)
-
-    @cached_property
-    def row_of_arxiv_id(self) -> dict[str, int]:
-        return {p.arxiv_id: i for i, p in reversed(list(enumerate(self.papers))) if p.arxiv_id}
-
-    @cached_property
-    def row_of_title(self) -> dict[str, int]:
-        """Normalised title (case and punctuation ignored) -> row."""
-        return {normalise_title(p.title): i
-                for i, p in reversed(list(enumerate(self.papers))) if p.title}
-
-    def sentence_rows(self, row: int) -> range:
-        return range(int(self.sentence_offsets[row]), int(self.sentence_offsets[row + 1]))
-
-    def sentence_text(self, sentence_row: int) -> str:
-        row, start, end = (int(x) for x in self.sentence_spans[sentence_row])
-        return self.papers[row].abstract[start:end]
-
-    @property
-    def embedder_identity(self) -> str:
-        return f"{self.manifest.model_sha256}:{self.manifest.encoder}"
-
-    def allowed_rows(self, filters: Filters | None) -> np.ndarray | None:
-        """Rows passing the filters; None when nothing is filtered."""
-        if filters is None or filters.is_empty():
-            return None
-        return np.array([i for i, p in enumerate(self.papers) if filters.matches(p)],
-                        dtype=np.int64)
 
 
 def hubness(index: VectorIndex, vectors: np.ndarray, rows: np.ndarray | None = None,

@@ -16,28 +16,11 @@ hubness is a paper's mean cosine to its nearest papers.
 
 from __future__ import annotations
 
-import unicodedata
-
 import numpy as np
 
-from bot.errors import QueryError
-from bot.library import Library, sentence_rows_of
+from bot.library.contents import Library, sentence_rows_of
 from bot.records import Filters, Hit
 from bot.settings import RetrievalSettings
-
-
-def clean_query(text: object, *, max_chars: int, what: str = "question") -> str:
-    """The text a user typed, with control characters removed; refuses blank or huge input."""
-    if not isinstance(text, str):
-        raise QueryError(f"the {what} must be text")
-    cleaned = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
-    cleaned = " ".join(cleaned.split())
-    if not cleaned:
-        raise QueryError(f"the {what} is empty: type a few words")
-    if len(cleaned) > max_chars:
-        raise QueryError(f"the {what} is {len(cleaned):,} characters long; the limit is "
-                         f"{max_chars:,}. Shorten it to the part that matters.")
-    return cleaned
 
 
 class Retriever:

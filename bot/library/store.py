@@ -42,8 +42,8 @@ from pydantic import BaseModel, ValidationError
 from bot.collector import collector_paused
 from bot.errors import LibraryError
 from bot.ingest import ParseCache, file_digest
-from bot.lexical import LexicalIndex
-from bot.library import FORMAT_VERSION, CorpusFile, FileCheck, Library, Manifest
+from bot.library.contents import FORMAT_VERSION, CorpusFile, FileCheck, Library, Manifest
+from bot.library.lexical import LexicalIndex
 from bot.records import IngestReport, Paper
 from embeddings import EmbeddingCache, IndexFileError, Int8Vectors, VectorIndex
 

@@ -216,7 +216,7 @@ def _library(args: argparse.Namespace) -> PaperBot:
 
 
 def _serve(args: argparse.Namespace, _: Filters | None) -> int:
-    from bot.app import launch  # gradio loads only for this command
+    from bot.surfaces.web import launch  # gradio loads only for this command
 
     layout = Layout(args.layout) if args.layout else None
     if args.paths:
@@ -299,7 +299,7 @@ def _papers(args: argparse.Namespace, filters: Filters | None) -> int:
 
 
 def _eval(args: argparse.Namespace, _: Filters | None) -> int:
-    from bot.evaluate import evaluate  # pytrec_eval loads only for this command
+    from bot.surfaces.evaluate import evaluate  # pytrec_eval loads only for this command
 
     result = evaluate(args.dataset, split=args.split, task=args.task, index_dir=args.index,
                       progress=_progress())

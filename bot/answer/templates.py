@@ -19,7 +19,8 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "abstain": frozenset({"nearest"}),
     "nearest": frozenset({"title", "year", "score"}),
     "card": frozenset({"n", "title", "authors", "year", "category", "link", "abstract"}),
-    # The language model's prompt (bot/llm.py) and the note shown when its answer is not used.
+    # The language model's prompt (bot/answer/chat.py), and the note shown when its answer
+    # is not used.
     "llm_system": frozenset({"sentinel"}),
     "llm_question": frozenset({"sources", "question", "sentinel"}),
     "llm_source": frozenset({"n", "title", "year", "sentences"}),

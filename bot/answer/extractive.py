@@ -6,8 +6,8 @@ answer abstains and lists the nearest papers as "closest, but not answering".
 
 from __future__ import annotations
 
+from bot.answer.templates import Templates, escape_markdown
 from bot.records import Answer, Citation, Hit, Paper
-from bot.templates import Templates, escape_markdown
 
 NEAREST_SHOWN = 3
 
@@ -31,27 +31,6 @@ def compose_answer(question: str, hits: list[Hit], *, threshold: float,
         for c in citations)
     return Answer(question=question, text=templates.render("answer", citations=lines),
                   citations=citations)
-
-
-def render_card(citation: Citation, templates: Templates) -> str:
-    """A cited paper as Markdown: title, authors, year, category, arXiv link, and the
-    abstract with the sentence that supports the answer highlighted."""
-    paper = citation.paper
-    link = f" · [arXiv:{paper.arxiv_id}]({paper.arxiv_url})" if paper.arxiv_url else ""
-    return templates.render(
-        "card", n=citation.n, title=_title(paper), authors=escape_markdown(paper.author_line),
-        year=_year(paper), category=escape_markdown(paper.category or "uncategorised"),
-        link=link, abstract=highlighted_abstract(paper.abstract, citation.quote))
-
-
-def highlighted_abstract(abstract: str, quote: str) -> str:
-    """The abstract as Markdown, the quote (a verbatim slice of it) marked."""
-    start = abstract.find(quote) if quote else -1
-    if start < 0:
-        return escape_markdown(abstract)
-    end = start + len(quote)
-    return (escape_markdown(abstract[:start]) + "<mark>" + escape_markdown(quote) + "</mark>"
-            + escape_markdown(abstract[end:]))
 
 
 def _title(paper: Paper) -> str:

@@ -21,15 +21,15 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
-from bot.answer import render_card  # noqa: E402
+from bot.answer.templates import escape_markdown, escape_untrusted  # noqa: E402
 from bot.errors import PaperchatError, QueryError  # noqa: E402
-from bot.export import to_bibtex, to_csv  # noqa: E402
-from bot.login import LoginGuard  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.records import Filters, Hit, Paper  # noqa: E402
-from bot.retrieve import clean_query  # noqa: E402
-from bot.templates import escape_markdown, escape_untrusted  # noqa: E402
-from bot.uploads import ACCEPTED, UploadDesk, UploadOutcome  # noqa: E402
+from bot.retrieve.query import clean_query  # noqa: E402
+from bot.surfaces.cards import render_card  # noqa: E402
+from bot.surfaces.export import to_bibtex, to_csv  # noqa: E402
+from bot.surfaces.login import LoginGuard  # noqa: E402
+from bot.surfaces.uploads import ACCEPTED, UploadDesk, UploadOutcome  # noqa: E402
 
 ANY = "Any"
 FAVICON = Path(__file__).parent / "favicon.png"

@@ -1,0 +1,43 @@
+"""Which paper of the library a reference names: its id, its arXiv id, its title (exact or
+close), or its pasted abstract."""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+
+from bot.ingest.merge import normalise_title
+from bot.ingest.sighting import normalise_arxiv_id
+from bot.library.contents import Library
+
+SAME_PAPER_COSINE = 0.98  # pasted text this close to a paper's own vector is that paper
+CLOSE_TITLE_RATIO = 0.9
+_NEAREST_LOOKED_AT = 5
+
+
+def row_of_reference(library: Library, ref: str) -> int | None:
+    """Exact references: paper id, arXiv id, or title (case and punctuation ignored)."""
+    if ref in library.row_of:
+        return library.row_of[ref]
+    arxiv_id = normalise_arxiv_id(ref)
+    if arxiv_id and arxiv_id in library.row_of_arxiv_id:
+        return library.row_of_arxiv_id[arxiv_id]
+    return library.row_of_title.get(normalise_title(ref))
+
+
+def row_of_text(library: Library, text: str, vector: np.ndarray) -> int | None:
+    """A close title or a pasted abstract of a paper in the library, found by its vector."""
+    scores, rows = library.doc_index.search(vector, _NEAREST_LOOKED_AT)
+    wanted = normalise_title(text)
+    for score, row in zip(scores[0], rows[0], strict=True):
+        if row < 0:
+            continue
+        paper = library.papers[int(row)]
+        if score >= SAME_PAPER_COSINE or any(
+                normalise_title(a) == wanted for a in paper.all_abstracts()):
+            return int(row)
+        if paper.title and difflib.SequenceMatcher(
+                None, wanted, normalise_title(paper.title)).ratio() >= CLOSE_TITLE_RATIO:
+            return int(row)
+    return None
