@@ -7,15 +7,26 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import bibtexparser
 from bibtexparser import model
 
 from bot.records import Paper
 
-CSV_COLUMNS = ["id", "title", "authors", "year", "category", "arxiv_id", "url", "has_code",
-               "abstract"]
+# Each column and how a paper fills it: the header row and the rows come from this one table.
+_CSV_CELLS: dict[str, Callable[[Paper], object]] = {
+    "id": lambda p: p.id,
+    "title": lambda p: p.title or "",
+    "authors": lambda p: "; ".join(p.authors),
+    "year": lambda p: p.year or "",
+    "category": lambda p: p.category or "",
+    "arxiv_id": lambda p: p.arxiv_id or "",
+    "url": lambda p: p.arxiv_url or "",
+    "has_code": lambda p: "yes" if p.has_code else "",
+    "abstract": lambda p: p.abstract,
+}
+CSV_COLUMNS = list(_CSV_CELLS)
 _LATEX_SPECIAL = re.compile(r"([&%$#_])")
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(…),
 # +cmd|…): OWASP's advice is to make such a cell text by prefixing a single quote.
@@ -50,10 +61,8 @@ def to_csv(papers: Sequence[Paper]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for p in papers:
-        row = [p.id, p.title or "", "; ".join(p.authors), p.year or "", p.category or "",
-               p.arxiv_id or "", p.arxiv_url or "", "yes" if p.has_code else "", p.abstract]
-        writer.writerow([_as_text_cell(str(cell)) for cell in row])
+    for paper in papers:
+        writer.writerow([_as_text_cell(str(cell(paper))) for cell in _CSV_CELLS.values()])
     return out.getvalue()
 
 
