@@ -9,7 +9,7 @@ import os
 import pytest
 
 from bot import IngestError, Layout, ingest
-from bot.ingest import _lines, detect_layout, read_file
+from bot.ingest import detect_layout, read_file, read_lines
 from bot.ingest.names import split_title_authors
 from bot.paperbot import SEED_DIR
 
@@ -195,7 +195,7 @@ def test_a_large_gzipped_jsonl_streams_with_a_progress_bar(tmp_path, capsys):
     # Cut off its end: the first records still come out, so nothing held the whole file.
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    lines = _lines(cut)
+    lines = read_lines(cut)
     assert json.loads(next(lines))["id"] == "2401.00000"
     lines.close()
     with pytest.raises(IngestError, match="cut.jsonl.gz: gzip data that is not a valid gzip "
