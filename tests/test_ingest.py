@@ -9,7 +9,7 @@ import os
 import pytest
 
 from bot import IngestError, Layout, ingest
-from bot.ingest import detect_layout, read_file, read_lines
+from bot.ingest import detect_layout, read_file, read_lines, readers
 from bot.ingest.names import split_title_authors
 from bot.paperbot import SEED_DIR
 
@@ -141,6 +141,16 @@ def test_layout_detection_and_override(tmp_path, seed_files):
         Layout.ARXIV_LISTING]
     sightings, report = read_file(seed_files[3], Layout.LISTING)
     assert not sightings and report.rejected  # wrong override: reported, nothing invented
+
+
+def test_every_layout_has_one_reader_and_every_surface_names_it():
+    assert sorted(r.layout for r in readers.READERS) == sorted(Layout)
+    assert readers.layout_choices() == [x.value for x in Layout]
+    assert readers.expected() == ("a paper listing, 'Abstract:' lines, an arXiv listing or "
+                                  "JSON Lines")
+    accepted = readers.accepted()
+    assert all(r.described in accepted for r in readers.READERS)
+    assert readers.upload_suffixes() == [".txt", ".jsonl", ".json", ".gz"]
 
 
 def test_malformed_listing_blocks_are_reported_with_file_and_line(tmp_path, seed_files):
