@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe  # noqa: E402
 from bot.errors import IngestError  # noqa: E402
-from bot.ingest import READERS, _lines, ingest, read_file  # noqa: E402
+from bot.ingest import READERS, ingest, read_file, read_lines  # noqa: E402
 from bot.ingest.sighting import implausible_date  # noqa: E402
 from bot.paperbot import SEED_DIR  # noqa: E402
 from bot.records import RejectedChunk  # noqa: E402
@@ -254,7 +254,7 @@ def unaccounted_lines(path: Path, items) -> list[int]:
     covered.sort()
     lost, spans, at = [], iter(covered), None
     current = next(spans, None)
-    for number, line in enumerate(_lines(path), start=1):
+    for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
         while current is not None and current[1] < number:
@@ -266,7 +266,7 @@ def unaccounted_lines(path: Path, items) -> list[int]:
 
 
 class _LongLines:
-    """Counts the lines too long to read, which `_lines` hands on as blank."""
+    """Counts the lines too long to read, which `read_lines` hands on as blank."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -286,10 +286,10 @@ def check_file(path: Path) -> tuple[str, int, str]:
         if str(path) not in str(exc):
             return "lost", 0, f"refused without naming the file: {exc}"
         return "refused", 0, str(exc)[:120]
-    lines = sum(1 for line in _lines(path) if line.strip())
+    lines = sum(1 for line in read_lines(path) if line.strip())
     # The report keeps a bounded list: the full account is the reader's own stream.
     long_lines = _LongLines()
-    items = list(READERS[report.layout](_lines(path, long_lines), str(path)))
+    items = list(READERS[report.layout](read_lines(path, long_lines), str(path)))
     lost = unaccounted_lines(path, items)
     if lost:
         return "lost", lines, f"lines {lost[:10]} in no record and no rejected chunk"

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from bot import IngestError, Layout, ingest
-from bot.ingest import _lines, detect_layout, read_file
+from bot.ingest import detect_layout, read_file, read_lines, readers
 from bot.ingest.names import split_title_authors
 from bot.paperbot import SEED_DIR
 
@@ -143,6 +143,16 @@ def test_layout_detection_and_override(tmp_path, seed_files):
     assert not sightings and report.rejected  # wrong override: reported, nothing invented
 
 
+def test_every_layout_has_one_reader_and_every_surface_names_it():
+    assert sorted(r.layout for r in readers.READERS) == sorted(Layout)
+    assert readers.layout_choices() == [x.value for x in Layout]
+    assert readers.expected() == ("a paper listing, 'Abstract:' lines, an arXiv listing or "
+                                  "JSON Lines")
+    accepted = readers.accepted()
+    assert all(r.described in accepted for r in readers.READERS)
+    assert readers.upload_suffixes() == [".txt", ".jsonl", ".json", ".gz"]
+
+
 def test_malformed_listing_blocks_are_reported_with_file_and_line(tmp_path, seed_files):
     lines = seed_files[0].read_text(encoding="utf-8").splitlines()
     broken = lines[:3] + ["stray text from a scraper"] + lines[3:5] + lines[6:]
@@ -195,7 +205,7 @@ def test_a_large_gzipped_jsonl_streams_with_a_progress_bar(tmp_path, capsys):
     # Cut off its end: the first records still come out, so nothing held the whole file.
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    lines = _lines(cut)
+    lines = read_lines(cut)
     assert json.loads(next(lines))["id"] == "2401.00000"
     lines.close()
     with pytest.raises(IngestError, match="cut.jsonl.gz: gzip data that is not a valid gzip "

@@ -1,7 +1,8 @@
 """Listing files in, clean merged `Paper` records and a report of everything read out.
 
-One reader per layout (listing, abstract_lines, arxiv_listing, jsonl); `detect_layout` picks
-one per file unless the caller names it; `merge` folds sightings of the same paper.
+One reader per layout (`bot.ingest.readers`); `detect_layout` picks one per file unless the
+caller names it; `merge` folds sightings of the same paper. Files become lines in
+`bot.ingest.files`.
 
 Bounded everywhere, so that bad input costs only itself: a line longer than `MAX_LINE_BYTES`
 is rejected unread; a file's rejected chunks and warnings are kept as a short list plus
@@ -10,20 +11,25 @@ counts (`tally`); a file that gives no record is refused, and the other files ar
 
 from __future__ import annotations
 
-import codecs
-import errno
-import functools
-import gzip
-import hashlib
-import os
-import stat
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import IngestError
-from bot.ingest import abstract_lines, arxiv_listing, jsonl, listing
+from bot.ingest import readers
+from bot.ingest.files import (
+    MAX_LINE_BYTES,
+    NOT_UTF8,
+    FileRefused,
+    LineNotes,
+    expand_paths,
+    file_digest,
+    fingerprint,
+    looks_binary,
+    printable,
+    read_lines,
+    unusable,
+)
 from bot.ingest.merge import build_paper, group_sightings
 from bot.ingest.parse_cache import ParseCache
 from bot.ingest.sighting import Sighting
@@ -31,37 +37,14 @@ from bot.ingest.tally import ChunkTally
 from bot.progress import reading, step
 from bot.records import FileReport, IngestReport, Layout, Paper, RefusedFile, RejectedChunk
 
-Reader = Callable[[Iterable[str], str], Iterator["Sighting | RejectedChunk"]]
-READERS: dict[Layout, Reader] = {
-    Layout.LISTING: listing.read,
-    Layout.ABSTRACT_LINES: abstract_lines.read,
-    Layout.ARXIV_LISTING: arxiv_listing.read,
-    Layout.JSONL: jsonl.read,
-}
+# Each layout's read, for a caller that names the layout.
+READERS = readers.read_by_layout()
 _SNIFF_LINES = 50
-_GZIP_MAGIC = b"\x1f\x8b"
-# The longest line read. Real records are far shorter: a 3,000-author collaboration's JSON
-# line is about 100 KB. A longer line is rejected unread, and costs only its own bytes
-# (read and dropped a block at a time), never memory to hold it.
-MAX_LINE_BYTES = 2 * 1024 * 1024
-_BINARY_SNIFF_BYTES = 8192
-# Bytes that text files do not hold (C0 controls but tab, newlines, form feed and escape).
-_CONTROL_BYTES = bytes(sorted(set(range(32)) - {9, 10, 12, 13, 27})) + b"\x7f"
-_FILE_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
 _SHOWN_REFUSALS = 3
-NOT_UTF8 = "not UTF-8: read as Windows-1252; check its accents"
 
-__all__ = ["MAX_LINE_BYTES", "Corpus", "FileRefused", "ParseCache", "detect_layout",
-           "expand_paths", "file_digest", "fingerprint", "ingest", "read_file", "unusable"]
-
-
-class FileRefused(IngestError):
-    """A file that gives no record, and why, in words (never its raw bytes)."""
-
-    def __init__(self, file: str, reason: str):
-        super().__init__(f"{file}: {reason}")
-        self.file, self.reason = file, reason
+__all__ = ["MAX_LINE_BYTES", "NOT_UTF8", "READERS", "Corpus", "FileRefused", "ParseCache",
+           "detect_layout", "expand_paths", "file_digest", "fingerprint", "ingest", "read_file",
+           "read_lines", "unusable"]
 
 
 @dataclass
@@ -69,181 +52,6 @@ class Corpus:
     papers: list[Paper]
     report: IngestReport
     files: list[Path] = field(default_factory=list)  # the files read: the corpus kept
-
-
-def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
-    """Paths as given; a folder stands for the entries in it (sorted, hidden ones skipped).
-    Subfolders are not read (a library or a backup kept inside a corpus folder would be read
-    as papers): each stays in the list, and ingest refuses it by name, so none is skipped
-    silently. So do missing paths, FIFOs, sockets and unreadable files: each costs only
-    itself (see `unusable`)."""
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw).expanduser()
-        if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if not p.name.startswith(".")))
-        else:
-            files.append(path)
-    if not files:
-        raise IngestError("no corpus files given: " + (", ".join(map(str, paths)) or "none"))
-    return files
-
-
-def unusable(path: Path) -> str | None:
-    """Why this path cannot be read as a corpus file, in a few words; None when it can.
-    Only stats it: a FIFO is never opened (that would wait for a writer)."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return "a broken symbolic link" if path.is_symlink() else "no such file or folder"
-    except OSError as exc:
-        return _os_reason(exc)
-    if stat.S_ISDIR(mode):
-        return "a folder inside a given folder: not read (name it to read its files)"
-    for is_kind, kind in _FILE_KINDS:
-        if is_kind(mode):
-            return f"not a regular file ({kind})"
-    if not os.access(path, os.R_OK):
-        return "permission denied"
-    return None
-
-
-def _os_reason(exc: OSError) -> str:
-    if exc.errno == errno.ELOOP:
-        return "a symbolic link loop"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    return f"cannot be read ({exc.strerror or exc})"
-
-
-def fingerprint(files: Sequence[Path], layout: Layout | None = None) -> str:
-    """Identifies a corpus by content: same files, same bytes, same layout -> same string."""
-    digest = hashlib.sha256(f"layout={layout.value if layout else 'auto'}".encode())
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + file_digest(path).encode())
-    return digest.hexdigest()
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes (remembered while its size and modification time hold:
-    a build hashes each file for the corpus fingerprint and again for the parse cache);
-    for a path that cannot be read, why (so a fingerprint is taken of any list of paths)."""
-    if why := unusable(path):
-        return f"unusable: {why}"
-    try:
-        stat_ = path.stat()
-        return _digest(str(path.resolve()), stat_.st_size, stat_.st_mtime_ns)
-    except OSError as exc:
-        return f"unusable: {_os_reason(exc)}"
-
-
-@functools.lru_cache(maxsize=1024)
-def _digest(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _lines(path: Path, notes: _Notes | None = None,
-           read: Callable[[int], None] | None = None) -> Iterator[str]:
-    """The file's lines, split at \\n, \\r\\n or a lone \\r, without their ends; a byte-order
-    mark dropped. Scrapers glue files of several encodings together, so a line that is not
-    UTF-8 is read as Windows-1252 (Latin-1 where that has no character) rather than failing
-    the whole file; `notes` hears of it for the report. A line longer than MAX_LINE_BYTES is
-    skipped unread and given as an empty line (`notes` hears of that too). Lines are
-    decoded (and gunzipped) as they are read, so a large file is never held whole in memory;
-    `read` hears how many bytes of the file are read, now and then."""
-    number = 0
-    gzipped = False
-    try:
-        with path.open("rb") as raw:
-            gzipped = raw.read(2) == _GZIP_MAGIC
-            raw.seek(0)
-            binary = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
-            count = 0
-            while chunk := binary.readline(MAX_LINE_BYTES + 1):
-                count += 1
-                if len(chunk) > MAX_LINE_BYTES:
-                    number += 1
-                    size = len(chunk) + _skip_rest_of_line(binary)
-                    if notes is not None:
-                        notes.too_long(number, size, chunk[:200])
-                    yield ""
-                    continue
-                chunk = chunk.removesuffix(b"\n").removesuffix(b"\r")
-                if number == 0:
-                    chunk = chunk.removeprefix(codecs.BOM_UTF8)
-                for piece in chunk.split(b"\r"):
-                    number += 1
-                    try:
-                        yield piece.decode("utf-8")
-                    except UnicodeDecodeError:
-                        if notes is not None:
-                            notes.not_utf8(number)
-                        yield _decode_legacy(piece)
-                if read is not None and count % 1000 == 0:
-                    read(raw.tell())
-    except (OSError, EOFError, zlib.error) as exc:
-        if gzipped and not isinstance(exc, PermissionError):
-            damage = "cut short" if isinstance(exc, EOFError) else "damaged"
-            where = f" after line {number:,}" if number else ""
-            raise FileRefused(str(path), f"gzip data that is not a valid gzip stream "
-                                         f"({damage}{where})") from None
-        raise FileRefused(str(path), _os_reason(exc)) from None
-
-
-def _skip_rest_of_line(binary) -> int:
-    skipped = 0
-    while block := binary.readline(1 << 20):
-        skipped += len(block)
-        if block.endswith(b"\n"):
-            break
-    return skipped
-
-
-class _Notes:
-    """What `_lines` finds about single lines, for the file's report."""
-
-    def __init__(self, file: str, rejected: ChunkTally, warnings: ChunkTally):
-        self.file, self.rejected, self.warnings = file, rejected, warnings
-
-    def not_utf8(self, number: int) -> None:
-        self.warnings.add(RejectedChunk(file=self.file, line=number, text="", reason=NOT_UTF8))
-
-    def too_long(self, number: int, size: int, start: bytes) -> None:
-        self.rejected.add(RejectedChunk(
-            file=self.file, line=number, text=printable(_decode_legacy(start)),
-            reason=f"a line longer than {MAX_LINE_BYTES:,} bytes: not read"))
-
-
-def _decode_legacy(data: bytes) -> str:
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:  # bytes cp1252 leaves undefined (0x81, 0x8d, ...)
-        return data.decode("latin-1")
-
-
-def printable(text: str, limit: int = 60) -> str:
-    """Text from a file made safe to show in a message: control characters replaced, cut."""
-    shown = "".join(c if c.isprintable() else "\ufffd" for c in text[:limit])
-    return shown + ("…" if len(text) > limit else "")
-
-
-def looks_binary(path: Path) -> bool:
-    """Whether the file's first bytes (gunzipped if need be) are not text: a NUL byte, or
-    more than one byte in ten that text files do not hold."""
-    try:
-        with path.open("rb") as raw:
-            head = raw.read(_BINARY_SNIFF_BYTES)
-            if head.startswith(_GZIP_MAGIC):
-                raw.seek(0)
-                head = gzip.GzipFile(fileobj=raw).read(_BINARY_SNIFF_BYTES)
-    except (OSError, EOFError, zlib.error):
-        return False
-    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
-    return b"\0" in head or controls > len(head) / 10
 
 
 def detect_layout(lines: Iterable[str], path: str = "<input>") -> Layout:
@@ -256,18 +64,11 @@ def detect_layout(lines: Iterable[str], path: str = "<input>") -> Layout:
             break
     if not sample:
         raise FileRefused(path, "the file is empty")
-    if sample[0].startswith("{"):
-        return Layout.JSONL
-    if sum(bool(abstract_lines.LINE.match(x)) for x in sample) > len(sample) / 2:
-        return Layout.ABSTRACT_LINES
-    if any(listing.HEADER.match(x) for x in sample[:3]):
-        return Layout.LISTING
-    if any(arxiv_listing.ID_LINE.match(x) for x in sample):
-        return Layout.ARXIV_LISTING
+    if (layout := readers.sniff(sample)) is not None:
+        return layout
     raise FileRefused(
-        path, f"no known layout (expected a paper listing, 'Abstract:' lines, an arXiv "
-              f"listing or JSON Lines); the first line looks like {printable(sample[0])!r}. "
-              f"Name the layout with --layout if it is one of these.")
+        path, f"no known layout (expected {readers.expected()}); the first line looks like "
+              f"{printable(sample[0])!r}. Name the layout with --layout if it is one of these.")
 
 
 def read_file(path: Path, layout: Layout | None = None, *, progress: bool = False
@@ -280,16 +81,16 @@ def read_file(path: Path, layout: Layout | None = None, *, progress: bool = Fals
     if why := unusable(path):
         raise FileRefused(name, why)
     try:
-        layout = layout or detect_layout(_lines(path), name)
+        layout = layout or detect_layout(read_lines(path), name)
     except FileRefused:
         if looks_binary(path):
             raise FileRefused(name, "binary data, not a text listing") from None
         raise
     sightings: list[Sighting] = []
     rejected, warnings = ChunkTally(), ChunkTally()
-    notes = _Notes(name, rejected, warnings)
+    notes = LineNotes(name, rejected, warnings)
     with reading(path, enabled=progress) as bar:
-        for item in READERS[layout](_lines(path, notes, bar), name):
+        for item in READERS[layout](read_lines(path, notes, bar), name):
             if isinstance(item, RejectedChunk):
                 rejected.add(item)
                 continue

@@ -25,7 +25,8 @@ NEAR_DUPLICATE_RATIO = 0.8  # word-level similarity of two wordings of one abstr
 _SHINGLE = 5
 _SKETCH = 4  # bottom-k min-hash keys per abstract used to find candidate pairs
 _MAX_BUCKET = 50  # a key shared by more abstracts than this is boilerplate, not identity
-# difflib's ratio takes time quadratic in the words: four copies of a 1 MB line took 456 s.
+# difflib's ratio takes time quadratic in the words: a megabyte line compared with its copies
+# would hold a build for minutes.
 # An abstract runs to a few hundred words; past this many, the rest is not compared.
 _MAX_COMPARED_WORDS = 2_000
 _WORD = re.compile(r"\w+")
@@ -91,9 +92,9 @@ def _sketches(words: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
     text.
 
     Computed for all texts at once in numpy: a shingle's hash is a polynomial of its words'
-    hashes (uint64, wrapping), so 75k abstracts take seconds rather than the 20 s of hashing
-    each shingle's string. Words are hashed by CRC-32 of their UTF-8, in C end to end (no
-    bytecode per word) and the same in every process, as the keys are kept on disk.
+    hashes (uint64, wrapping), far faster than hashing each shingle's string. Words are hashed
+    by CRC-32 of their UTF-8, in C end to end (no bytecode per word) and the same in every
+    process, as the keys are kept on disk.
     """
     lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     flat = np.fromiter(map(zlib.crc32, map(str.encode, itertools.chain.from_iterable(words))),
@@ -122,8 +123,8 @@ def _sketches(words: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
                                            * np.uint64(0x9E3779B97F4A7C15)) for i in short]
         texts = np.concatenate([texts, short])
         shingles = np.concatenate([shingles, np.array(whole, dtype=np.uint64)])
-    # One sort of (text, top 40 bits of the shingle) packed in a uint64: 3x a lexsort. (Not
-    # np.unique: for uint64 it can take 200x as long as a sort.)
+    # One sort of (text, top 40 bits of the shingle) packed in a uint64: faster than a lexsort.
+    # (Not np.unique: for uint64 it can take far longer than a sort.)
     packed = np.sort((texts.astype(np.uint64) << np.uint64(40)) | (shingles >> np.uint64(24)))
     packed = packed[np.concatenate([[True], packed[1:] != packed[:-1]])]
     texts = (packed >> np.uint64(40)).astype(np.int64)

@@ -16,8 +16,8 @@ MAX_NAME_TOKENS = 6
 # Each split point is checked against the rest of the line: longer lines are not bylines
 # (real ones are a few hundred characters), and would cost time quadratic in their length.
 MAX_BYLINE_CHARS = 5_000
-# The longest author list worth checking name by name (a 3,000-author collaboration is about
-# 60,000 characters); a longer line is prose, glued lines or junk.
+# The longest author list worth checking name by name (room for the largest collaborations'
+# author lists); a longer line is prose, glued lines or junk.
 MAX_AUTHOR_LIST_CHARS = 100_000
 
 

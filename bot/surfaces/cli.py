@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from bot.errors import PaperchatError, SettingsError
+from bot.ingest import readers
 from bot.paperbot import PaperBot
 from bot.records import Filters, Hit, Layout, Paper
 from bot.settings import Settings, get_settings, parse_credentials
@@ -102,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="listing or JSONL files, or folders of them"
                               + ("" if required else " (default: the library as built; the "
                                  "bundled seed corpus if the default library has none)"))
-        sub.add_argument("--layout", choices=[x.value for x in Layout],
+        sub.add_argument("--layout", choices=readers.layout_choices(),
                          help="read every file in this layout instead of detecting it")
 
     def with_output(sub: argparse.ArgumentParser, k: int | None) -> None:

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import PaperchatError, QueryError
+from bot.ingest import readers
 from bot.paperbot import PaperBot
 
 # What the upload tab takes, in words a reader of the page understands (no command flags).
-ACCEPTED = ("paper listings scraped from paper sites (.txt), arXiv listings (.txt), "
-            "'Abstract:' lines (.txt) and JSON Lines of arXiv metadata or BEIR corpora "
-            "(.jsonl, .json, gzipped or not)")
+ACCEPTED = readers.accepted()
 _UNPRINTABLE = re.compile(r"[^\S ]|[\x00-\x1f\x7f-\x9f\ufffd]")
 _CLI_HINT = re.compile(r"\s*Name the layout with --layout[^.]*\.?")
 REASON_CHARS = 300

@@ -23,6 +23,7 @@ from pydantic import ValidationError  # noqa: E402
 
 from bot.answer.templates import escape_markdown, escape_untrusted  # noqa: E402
 from bot.errors import PaperchatError, QueryError  # noqa: E402
+from bot.ingest import readers  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.records import Filters, Hit, Paper  # noqa: E402
 from bot.retrieve.query import clean_query  # noqa: E402
@@ -66,7 +67,7 @@ document.addEventListener("click", (event) => {{
   card.classList.add("flash");
 }}, true);
 </script>"""
-UPLOAD_TYPES = [".txt", ".jsonl", ".json", ".gz"]
+UPLOAD_TYPES = readers.upload_suffixes()
 ADD_HELP = ("Add your own papers: {accepted}, up to {limit:g} MB a file. They are read, "
             "merged with the papers already here (the same paper seen twice becomes one), and "
             "only new text is embedded. Input that cannot be read as a paper is listed below "

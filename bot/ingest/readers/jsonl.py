@@ -8,7 +8,7 @@ Each line is parsed on its own, with limits, so that one hostile line costs only
 line nested deeper than `MAX_DEPTH`, a number too large for a 64-bit float, or invalid JSON is
 rejected with its line number (orjson parses iteratively: a deep line cannot exhaust the
 stack, and it refuses such numbers instead of building a 5,000-digit integer). Lines longer
-than `bot.ingest.MAX_LINE_BYTES` never reach a reader. A date that cannot be read, or cannot
+than `bot.ingest.files.MAX_LINE_BYTES` never reach a reader. A date that cannot be read, or cannot
 be real, is ignored with a warning.
 """
 
@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
 
 from bot.ingest.names import parse_author_field
+from bot.ingest.readers.reader import Reader
 from bot.ingest.sighting import Sighting, clean_text, implausible_date, normalise_arxiv_id, short
 from bot.records import Layout, RejectedChunk, Source
 
@@ -146,3 +147,13 @@ def _parse_date(value: str) -> dt.date | None:
     except ValueError:  # 2024-02-30, year 0000, "Foo" for a month
         pass
     return None
+
+
+def sniff(sample: Sequence[str]) -> bool:
+    """The first line opens an object (a line that is not valid JSON is rejected on reading)."""
+    return sample[0].startswith("{")
+
+
+READER = Reader(layout=Layout.JSONL, sniff=sniff, read=read, named="JSON Lines",
+                described="JSON Lines of arXiv metadata or BEIR corpora",
+                suffixes=(".jsonl", ".json"))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from bot.ingest.names import parse_author_field, split_title_authors
+from bot.ingest.readers.reader import Reader
 from bot.ingest.sighting import Sighting, clean_text, implausible_date
 from bot.records import Layout, RejectedChunk, Source
 
@@ -92,3 +93,12 @@ def _record(header: re.Match[str], byline: str, abstract: str, source: Source) -
     sighting.authors_truncated = authors.truncated
     sighting.organisations = authors.organisations
     return sighting
+
+
+def sniff(sample: Sequence[str]) -> bool:
+    """A category+date line among the first three: a listing opens with a record."""
+    return any(HEADER.match(line) for line in sample[:3])
+
+
+READER = Reader(layout=Layout.LISTING, sniff=sniff, read=read, named="a paper listing",
+                described="paper listings scraped from paper sites", suffixes=(".txt",))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
+from bot.ingest.readers.reader import Reader
 from bot.ingest.sighting import Sighting, clean_text
 from bot.records import Layout, RejectedChunk, Source
 
@@ -25,3 +26,12 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
         else:
             yield Sighting(source=Source(file=path, line=number, layout=Layout.ABSTRACT_LINES),
                            abstract=clean_text(match["abstract"]))
+
+
+def sniff(sample: Sequence[str]) -> bool:
+    """Most lines are `Abstract:` lines (a stray line or two is rejected on reading)."""
+    return sum(bool(LINE.match(line)) for line in sample) > len(sample) / 2
+
+
+READER = Reader(layout=Layout.ABSTRACT_LINES, sniff=sniff, read=read,
+                named="'Abstract:' lines", described="'Abstract:' lines", suffixes=(".txt",))

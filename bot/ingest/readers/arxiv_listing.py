@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.ingest.names import is_author_list, parse_author_field
+from bot.ingest.readers.reader import Reader
 from bot.ingest.sighting import Sighting, clean_text, implausible_date, normalise_arxiv_id
 from bot.records import Layout, RejectedChunk, Source
 
@@ -40,7 +41,7 @@ _COMMENT_WORDS = re.compile(
     re.IGNORECASE,
 )
 MAX_COMMENT_CHARS = 400
-MAX_TITLE_CHARS = 300  # arXiv's longest titles are about 250 characters
+MAX_TITLE_CHARS = 300  # above arXiv's longest titles
 ORPHAN_ABSTRACT = "abstract with no 'arXiv:ID' line after it"
 ORPHAN_LINE = "a short line, neither a title (no author line after it) nor an abstract with an " \
               "'arXiv:ID' line after it"
@@ -247,3 +248,12 @@ def _read_header(lines: list[str], sighting: Sighting) -> None:
         sighting.organisations = authors.organisations
         if len(author_lines) > 1:
             sighting.doubts.append("several lines between title and abstract read as authors")
+
+
+def sniff(sample: Sequence[str]) -> bool:
+    """Any `arXiv:ID` line: a listing's first record may run long before its id."""
+    return any(ID_LINE.match(line) for line in sample)
+
+
+READER = Reader(layout=Layout.ARXIV_LISTING, sniff=sniff, read=read, named="an arXiv listing",
+                described="arXiv listings", suffixes=(".txt",))
