@@ -56,6 +56,11 @@ class Paper(BaseModel):
         return self.date.year if self.date else None
 
     @property
+    def year_label(self) -> str:
+        """The year as a citation shows it: "2021", or "n.d." (no date) when unknown."""
+        return str(self.year) if self.year else "n.d."
+
+    @property
     def category(self) -> str | None:
         return self.categories[0] if self.categories else None
 
