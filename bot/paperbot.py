@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -10,8 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from bot.answer.chat import SENTENCES_PER_SOURCE, Source, write_answer
-from bot.answer.extractive import compose_answer
+from bot.answer import AnswerContext, answerer_for
 from bot.answer.templates import Templates
 from bot.collector import collector_paused
 from bot.errors import LibraryError, QueryError
@@ -53,6 +53,7 @@ class PaperBot:
         self.store = store
         self.templates = Templates()
         self.retriever = Retriever(library, self.settings.retrieval)
+        self.answerer = answerer_for(self.settings)
         self.last_embedded = 0  # texts embedded by the build that produced this bot
 
     # -- building and opening -------------------------------------------------------------
@@ -287,16 +288,10 @@ class PaperBot:
         query_vector = self.embedder.embed_query(question)
         hits = self.retriever.rank(query_vector, k, filters,
                                    lexical=self.library.lexical.scores(question))
-        answer = compose_answer(question, hits,
-                                threshold=self.settings.retrieval.answer_threshold,
-                                templates=self.templates)
-        if answer.abstained or self.settings.llm.url is None:
-            yield answer  # nothing relevant, or no model set up: the quoted answer
-            return
-        sources = [Source(c, self.retriever.top_sentences(query_vector, c.paper.id,
-                                                          SENTENCES_PER_SOURCE))
-                   for c in answer.citations]
-        yield from write_answer(answer, sources, self.settings.llm, self.templates)
+        context = AnswerContext(
+            templates=self.templates, retrieval=self.settings.retrieval,
+            top_sentences=functools.partial(self.retriever.top_sentences, query_vector))
+        yield from self.answerer.answer_stream(question, hits, context)
 
     def similar(self, ref: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """Papers like `ref`: a paper id, an arXiv id, a title (exact or close) or free text

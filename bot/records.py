@@ -56,6 +56,11 @@ class Paper(BaseModel):
         return self.date.year if self.date else None
 
     @property
+    def year_label(self) -> str:
+        """The year as a citation shows it: "2021", or "n.d." (no date) when unknown."""
+        return str(self.year) if self.year else "n.d."
+
+    @property
     def category(self) -> str | None:
         return self.categories[0] if self.categories else None
 
@@ -150,6 +155,11 @@ class Citation(BaseModel):
     score: float
 
 
+# What can write an answer's text, as `Answer.answerer` names it; bot.answer.ANSWERERS holds
+# one answerer for each name.
+AnswererName = Literal["extractive", "llm"]
+
+
 class Answer(BaseModel):
     """The reply to a question: Markdown with [n] markers, and what each marker points at."""
 
@@ -160,7 +170,7 @@ class Answer(BaseModel):
     nearest: list[Hit] = Field(
         default_factory=list, description="When abstaining: closest papers, but not answering."
     )
-    answerer: Literal["extractive", "llm"] = Field(
+    answerer: AnswererName = Field(
         "extractive", description="What wrote the text: quotes picked from the abstracts, or "
                                   "a language model whose citations were checked.")
     note: str | None = Field(

@@ -23,14 +23,16 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import get_args
 
 import httpx
 import pytest
 
 from bot import Answer, PaperBot
-from bot.answer.chat import SENTINEL, verify
+from bot.answer import ANSWERERS, answerer_for
 from bot.answer.templates import PLACEHOLDERS, TemplateError, Templates
-from bot.records import Citation, Paper
+from bot.answer.verify import SENTINEL, verify
+from bot.records import AnswererName, Citation, Paper
 from bot.settings import get_settings
 from bot.surfaces.cli import main
 from bot.surfaces.web import WRITING, build_app, free_port
@@ -223,6 +225,13 @@ def test_off_by_default(seed_bot):
     assert answer.answerer == "extractive" and answer.note is None
 
 
+def test_each_answerer_name_has_one_answerer_and_the_settings_choose_it():
+    assert set(ANSWERERS) == set(get_args(AnswererName))
+    assert all(answerer.name == name for name, answerer in ANSWERERS.items())
+    assert answerer_for(get_settings()).name == "extractive"
+    assert answerer_for(get_settings(llm={"url": "http://127.0.0.1:9/v1"})).name == "llm"
+
+
 def test_settings_from_the_environment(monkeypatch):
     monkeypatch.setenv("PAPERCHAT_LLM__URL", "http://127.0.0.1:11434/v1/")
     monkeypatch.setenv("PAPERCHAT_LLM__MODEL", "llama3.2")
@@ -269,7 +278,7 @@ def test_verify_removes_unknown_numbers_and_renumbers():
     ("   ", "empty"),
 ])
 def test_verify_refuses(reply, reason):
-    from bot.answer.chat import LLMFailure
+    from bot.answer.chat_client import LLMFailure
 
     with pytest.raises(LLMFailure, match=reason):
         verify(reply, _citations(3))

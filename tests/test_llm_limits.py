@@ -22,8 +22,9 @@ from markdown_it import MarkdownIt
 from test_llm import QUESTION, Stub, assert_fell_back, assert_no_live_markup, llm_bot, raw, sse
 
 from bot import PaperBot
-from bot.answer.chat import CHARS_PER_TOKEN, MAX_LINE_BYTES, MAX_REPLY_BYTES, verify
+from bot.answer.chat_client import CHARS_PER_TOKEN, MAX_LINE_BYTES, MAX_REPLY_BYTES
 from bot.answer.templates import escape_untrusted
+from bot.answer.verify import verify
 from bot.records import Citation, Paper
 from bot.surfaces.cli import main
 from bot.surfaces.web import SEARCHING, build_app

@@ -35,6 +35,8 @@ _LINKABLE = re.compile(r"(?:[a-z][a-z0-9+.\-]*://|www\.|(?:mailto|xmpp):)[^\s<>`
                        r"|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.IGNORECASE)
 # Punctuation that ends a sentence rather than an address, as GFM trims it too.
 _TRAILING = ".,:;!?'\"*_~"
+# Control characters (but tab and newline): a terminal takes some as commands, even links.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class TemplateError(PaperchatError):
@@ -44,6 +46,11 @@ class TemplateError(PaperchatError):
 def escape_markdown(text: str) -> str:
     """Scraped text shown as itself: no links, emphasis or HTML can come from a paper."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def without_controls(text: str) -> str:
+    """Text that a language model or a server wrote, each control character a space."""
+    return CONTROL_CHARACTERS.sub(" ", text)
 
 
 def escape_untrusted(text: str) -> str:

@@ -13,7 +13,7 @@ def render_card(citation: Citation, templates: Templates) -> str:
     link = f" · [arXiv:{paper.arxiv_id}]({paper.arxiv_url})" if paper.arxiv_url else ""
     return templates.render(
         "card", n=citation.n, title=_title(paper), authors=escape_markdown(paper.author_line),
-        year=_year(paper), category=escape_markdown(paper.category or "uncategorised"),
+        year=paper.year_label, category=escape_markdown(paper.category or "uncategorised"),
         link=link, abstract=highlighted_abstract(paper.abstract, citation.quote))
 
 
@@ -29,7 +29,3 @@ def highlighted_abstract(abstract: str, quote: str) -> str:
 
 def _title(paper: Paper) -> str:
     return escape_markdown(paper.display_title)
-
-
-def _year(paper: Paper) -> str:
-    return str(paper.year) if paper.year else "n.d."

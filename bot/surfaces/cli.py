@@ -282,7 +282,7 @@ def _ask(args: argparse.Namespace, filters: Filters | None) -> int:
     for c in answer.citations:
         link = f"  {c.paper.arxiv_url}" if c.paper.arxiv_url else ""
         print(f"[{c.n}] {c.paper.display_title} — {c.paper.author_line} "
-              f"({c.paper.year or 'n.d.'}){link}\n    “{c.quote}”")
+              f"({c.paper.year_label}){link}\n    “{c.quote}”")
     if answer.answerer == "llm" and answer.note:
         print(f"paperchat: {answer.note}", file=sys.stderr)
     return 0
@@ -315,7 +315,7 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
     if not hits:
         print("no papers match")
     for i, h in enumerate(hits, start=1):
-        print(f"{i:>2}. {h.score:.3f}  {h.paper.display_title} ({h.paper.year or 'n.d.'})  "
+        print(f"{i:>2}. {h.score:.3f}  {h.paper.display_title} ({h.paper.year_label})  "
               f"[{h.paper.id}]")
         if h.evidence:
             print(f"           “{h.evidence}”")

@@ -382,7 +382,7 @@ def _hits_markdown(hits: list[Hit]) -> str:
     for i, h in enumerate(hits, start=1):
         p = h.paper
         link = f" · [arXiv:{p.arxiv_id}]({p.arxiv_url})" if p.arxiv_url else ""
-        lines.append(f"{i}. **{escape_markdown(p.display_title)}** ({p.year or 'n.d.'}) — "
+        lines.append(f"{i}. **{escape_markdown(p.display_title)}** ({p.year_label}) — "
                      f"similarity {h.score:.2f}{link}  \n   {escape_markdown(p.author_line)}")
     return "\n".join(lines)
 
