@@ -46,7 +46,7 @@ class Encoder(ABC):
     A subclass sets `kind` and implements `dim` and `_encode` (a non-empty list of texts to
     an (n, dim) float32 array of unit vectors)."""
 
-    kind: str
+    kind: EncoderKind
 
     def __init__(self, spec: EncoderSpec):
         self.spec = spec

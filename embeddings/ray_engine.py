@@ -132,7 +132,7 @@ class RayEngine:
         ray = self.ray
         started = not ray.is_initialized()
         if started:
-            # No runtime_env: a job-level one costs fresh worker processes (about 10 s here);
+            # No runtime_env: a job-level one costs fresh worker processes, slow to start;
             # the workers set HF_HUB_OFFLINE themselves before loading the model.
             common = dict(include_dashboard=False, log_to_driver=False,
                           logging_level=logging.WARNING)

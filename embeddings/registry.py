@@ -1,7 +1,7 @@
 """Which encoders there are, and building one from its spec.
 
-Adding an encoder is a module with an `Encoder` subclass, its kind in
-`embeddings.encoder.EncoderKind`, and one line here.
+Adding an encoder is a module with an `Encoder` subclass, its kind added to
+`embeddings.encoder.EncoderKind` (which settings offer), and one line here.
 """
 
 from __future__ import annotations
@@ -9,19 +9,16 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import get_args
 
 from embeddings.encoder import Encoder, EncoderKind, EncoderSpec
 from embeddings.onnx_int8 import OnnxInt8Encoder
 from embeddings.sentence_transformer import SentenceTransformerEncoder
 
-ENCODERS: dict[str, type[Encoder]] = {
-    "onnx-int8": OnnxInt8Encoder,
-    "torch": SentenceTransformerEncoder,
-}
-if set(ENCODERS) != set(get_args(EncoderKind)):  # pragma: no cover - caught by any import
-    raise ImportError(f"EncoderKind {get_args(EncoderKind)} and ENCODERS {list(ENCODERS)} "
-                      "must name the same encoders")
+# By kind (each class's `kind`, one of EncoderKind): one line an encoder.
+ENCODERS: dict[str, type[Encoder]] = {encoder.kind: encoder for encoder in (
+    OnnxInt8Encoder,
+    SentenceTransformerEncoder,
+)}
 log = logging.getLogger(__name__)
 
 
