@@ -26,8 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.machine import describe  # noqa: E402
 from bot.library.sentences import split_sentences  # noqa: E402
 from bot.library.store import LibraryStore  # noqa: E402
+from bot.paperbot import encoder_for  # noqa: E402
+from bot.settings import get_settings  # noqa: E402
 from embeddings.cache import text_digest  # noqa: E402
-from embeddings.model import default_embedder  # noqa: E402
 
 EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 EVAL_CORPORA = [EVAL / "scifact" / "corpus.jsonl", EVAL / "citeseer" / "corpus.jsonl"]
@@ -43,7 +44,7 @@ def ingest(*args: str) -> float:
 def unseen_papers(index: Path, count: int) -> list[str]:
     """JSONL lines of SciFact papers, then CiteSeer ones, new to the library's embedding cache
     (their first abstract sentence is not in it: each run of this benchmark uses up 1%)."""
-    embedder = default_embedder()
+    embedder = encoder_for(get_settings())
     cache = LibraryStore(index).embedding_cache(embedder.identity, embedder.dim)
     lines = []
     for corpus in EVAL_CORPORA:

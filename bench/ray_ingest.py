@@ -37,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.machine import describe  # noqa: E402
 from bench.throughput import DEFAULT_CORPUS, read_slice, write_jsonl  # noqa: E402
 from bot import PaperBot  # noqa: E402
+from bot.paperbot import encoder_for  # noqa: E402
+from bot.settings import get_settings  # noqa: E402
 from embeddings import EmbeddingCache  # noqa: E402
-from embeddings.model import default_embedder  # noqa: E402
 from embeddings.ray_engine import RayEngine  # noqa: E402
 
 ARXIV_PAPERS = 2_500_000  # all of arXiv, for the scaling estimate
@@ -149,7 +150,7 @@ def main() -> int:
     PaperBot.from_corpus([write_jsonl(read_slice(args.corpus, 0, 2), workdir / "warm.jsonl")],
                          workdir / "warm")
     clock = EmbeddingClock()
-    embedder = default_embedder()
+    embedder = encoder_for(get_settings())
     machine = describe()
     print(f"{args.papers} papers; {machine['cpu']}, {machine['cores']} cores")
     rounds = []

@@ -100,7 +100,7 @@ def disk_mb(index: Path) -> dict:
 def measure_peers(index: Path) -> dict:
     from bot import PaperBot
     from bot.library.contents import document_text
-    from embeddings.model import bundled_model_path
+    from embeddings import bundled_model_path
 
     bot = PaperBot.open(index)
     texts = [document_text(p) for p in bot.papers]

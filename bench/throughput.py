@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe  # noqa: E402
 from bot import PaperBot  # noqa: E402
-from embeddings.model import bundled_model_path  # noqa: E402
+from embeddings import bundled_model_path  # noqa: E402
 
 QUERY = "Which methods reduce hallucination in vision-language models?"
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared/corpora/arxiv-cs-75k.jsonl.gz"

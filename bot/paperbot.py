@@ -7,7 +7,6 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -24,13 +23,18 @@ from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper
 from bot.retrieve.query import clean_query
 from bot.retrieve.ranking import Retriever
 from bot.retrieve.reference import row_of_reference, row_of_text
-from bot.settings import Settings, get_settings
-from embeddings import CacheError, Embedder, EmbeddingEngine, EngineError
-from embeddings.model import default_embedder
+from bot.settings import EmbeddingSettings, Engine, Settings, get_settings
+from embeddings import (
+    CacheError,
+    EmbeddingEngine,
+    Encoder,
+    EncoderSpec,
+    EngineError,
+    make_encoder,
+)
 
 SEED_DIR = Path(__file__).parent / "seed"
 ADD_ATTEMPTS = 3  # an add that finds the library rebuilt under it starts over
-Engine = Literal["local", "ray"]
 log = logging.getLogger(__name__)
 
 
@@ -45,11 +49,11 @@ class PaperBot:
     seed corpus), or open an existing library folder with `open`.
     """
 
-    def __init__(self, library: Library, *, embedder: Embedder | None = None,
+    def __init__(self, library: Library, *, embedder: Encoder | None = None,
                  settings: Settings | None = None, store: LibraryStore | None = None):
         self.settings = settings or get_settings()
         self.library = library
-        self.embedder = embedder or default_embedder(self.settings.encoder)
+        self.embedder = embedder or encoder_for(self.settings)
         self.store = store
         self.templates = Templates()
         self.retriever = Retriever(library, self.settings.retrieval)
@@ -66,8 +70,8 @@ class PaperBot:
         *,
         layout: Layout | None = None,
         settings: Settings | None = None,
-        embedder: Embedder | None = None,
-        engine: Engine = "local",
+        embedder: Encoder | None = None,
+        engine: Engine | None = None,
         ray_address: str | None = None,
         progress: bool = False,
         expected_generation: str | None = None,
@@ -78,13 +82,14 @@ class PaperBot:
         A rebuild embeds only papers and sentences whose text the previous build lacks.
         With `expected_generation`, a rebuild happens only if the folder still holds that
         build; if another process wrote it meanwhile, LibraryChanged is raised.
-        `engine="ray"` embeds them on Ray workers (`pip install 'paperchat[ray]'`): a local
-        Ray, or the cluster at `ray_address`; the library is the same either way.
+        `settings.embedding.engine` "ray" embeds them on Ray workers (`pip install
+        'paperchat[ray]'`): a local Ray, or the cluster at its `ray_address`; the library is
+        the same either way. `engine` and `ray_address`, when given, override those two.
         `loaded`: this folder's library, already in memory; read again unless it is still
         the folder's current build.
         """
         settings = settings or get_settings()
-        embedder = embedder or default_embedder(settings.encoder)
+        embedder = embedder or encoder_for(settings)
         store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
         files = expand_paths(paths or [SEED_DIR])
         corpus_fingerprint = fingerprint(files, layout)
@@ -95,7 +100,9 @@ class PaperBot:
                 and _same_places(store.corpus_files(current.manifest), files)):
             store.tidy(current.manifest)  # a build killed after its commit left files behind
             return cls(current, embedder=embedder, settings=settings, store=store)
-        embedding_engine = _engine(engine, ray_address, embedder)  # before the long parse
+        # Before the long parse, so that an engine that cannot run fails at once.
+        embedding_engine = _engine(settings.embedding, embedder, engine=engine,
+                                   ray_address=ray_address)
         try:
             library, embedded = cls._build(
                 store, files, layout, embedder, corpus_fingerprint, current, embedding_engine,
@@ -110,7 +117,7 @@ class PaperBot:
 
     @staticmethod
     def _build(store: LibraryStore, files: list[Path], layout: Layout | None,
-               embedder: Embedder, corpus_fingerprint: str, current: Library | None,
+               embedder: Encoder, corpus_fingerprint: str, current: Library | None,
                embedding_engine: EmbeddingEngine | None, *, expected_generation: str | None,
                progress: bool) -> tuple[Library, int]:
         # Paused: the objects of a large corpus set the collector off again and again.
@@ -152,11 +159,11 @@ class PaperBot:
         index_dir: str | Path | None = None,
         *,
         settings: Settings | None = None,
-        embedder: Embedder | None = None,
+        embedder: Encoder | None = None,
     ) -> PaperBot:
         """An existing library, exactly as built: nothing is read from the corpus files."""
         settings = settings or get_settings()
-        embedder = embedder or default_embedder(settings.encoder)
+        embedder = embedder or encoder_for(settings)
         store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
         # The model loads while the library does: every question needs both.
         warming = threading.Thread(target=embedder.warm_up, name="warm-up", daemon=True)
@@ -178,7 +185,7 @@ class PaperBot:
         index_dir: str | Path | None = None,
         *,
         settings: Settings | None = None,
-        embedder: Embedder | None = None,
+        embedder: Encoder | None = None,
         progress: bool = False,
     ) -> PaperBot:
         """The library in `index_dir` as it is (never rebuilt from its corpus files: see
@@ -202,7 +209,6 @@ class PaperBot:
         return self.store.corpus_changes(self.library.manifest)
 
     def add(self, paths: Sequence[str | Path], *, layout: Layout | None = None,
-            engine: Engine = "local", ray_address: str | None = None,
             progress: bool = False) -> PaperBot:
         """A bot over this library's corpus plus these files (merged, embedded if new).
 
@@ -225,9 +231,8 @@ class PaperBot:
             try:
                 return PaperBot.from_corpus(
                     known + new, self.store.root, layout=layout, settings=self.settings,
-                    embedder=self.embedder, engine=engine, ray_address=ray_address,
-                    progress=progress, expected_generation=manifest.generation,
-                    loaded=self.library)
+                    embedder=self.embedder, progress=progress,
+                    expected_generation=manifest.generation, loaded=self.library)
             except LibraryChanged:
                 if attempt == ADD_ATTEMPTS - 1:
                     raise
@@ -315,9 +320,19 @@ class PaperBot:
                                    exclude_rows=exclude, paper_to_paper=True)
 
 
-def _engine(engine: Engine, ray_address: str | None, embedder: Embedder
-            ) -> EmbeddingEngine | None:
-    """None for this process; a Ray engine (Ray imported only now) for "ray"."""
+def encoder_for(settings: Settings) -> Encoder:
+    """The encoder the settings name, its derived files kept under the settings' home."""
+    embedding = settings.embedding
+    return make_encoder(EncoderSpec(model=embedding.model, kind=embedding.encoder,
+                                    cache_dir=settings.cache_dir))
+
+
+def _engine(embedding: EmbeddingSettings, embedder: Encoder, *, engine: Engine | None,
+            ray_address: str | None) -> EmbeddingEngine | None:
+    """None for this process; a Ray engine (Ray imported only now) for "ray". `engine` and
+    `ray_address`, when given, override the settings'."""
+    engine = engine or embedding.engine
+    ray_address = ray_address or embedding.ray_address
     if engine == "local":
         if ray_address:
             raise LibraryError("a Ray address needs the Ray engine (engine='ray', --engine ray)")

@@ -7,10 +7,13 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import SettingsError
+from embeddings import EncoderKind
+
+Engine = Literal["local", "ray"]  # where texts are embedded: this process, or Ray workers
 
 
 class RetrievalSettings(BaseModel):
@@ -100,6 +103,29 @@ class LLMSettings(BaseModel):
         return value
 
 
+class EmbeddingSettings(BaseModel):
+    """Which model embeds papers and questions, what runs it, and where."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Path | None = Field(
+        None, description="A sentence-transformers model folder; None: the bundled "
+                          "all-MiniLM-L6-v2. A library is searched with the model it was "
+                          "built with.")
+    encoder: EncoderKind = Field(
+        "onnx-int8", description="What runs the model: ONNX Runtime with int8 weights (the "
+        "faster on a CPU; see README, 'How it works') or sentence-transformers (torch, full "
+        "precision, a GPU if asked for).")
+    engine: Engine = Field(
+        "local", description="Where `ingest` embeds texts: this process, or Ray workers.")
+    ray_address: str | None = Field(
+        None, description="The Ray cluster for the Ray engine, e.g. ray://head:10001; "
+                          "None: $RAY_ADDRESS, else a local Ray.")
+    cache_dir: Path | None = Field(
+        None, description="Files derived from the model (its weights' digest, the exported "
+                          "int8 model); defaults to <home>/cache.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PAPERCHAT_", env_nested_delimiter="__", extra="forbid"
@@ -112,16 +138,27 @@ class Settings(BaseSettings):
     index_dir: Path | None = Field(
         None, description="The library folder; defaults to <home>/library."
     )
-    encoder: Literal["onnx-int8", "torch"] = Field(
-        "onnx-int8", description="What runs the embedding model: ONNX Runtime with int8 "
-        "weights (about 2.5x faster, mean cosine 0.995 to torch) or sentence-transformers.")
+    encoder: EncoderKind | None = Field(
+        None, description="Shorthand for embedding.encoder ($PAPERCHAT_ENCODER); it wins "
+                          "when set.")
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
+    @model_validator(mode="after")
+    def _encoder_shorthand(self) -> Settings:
+        if self.encoder is not None:
+            self.embedding = self.embedding.model_copy(update={"encoder": self.encoder})
+        return self
+
     @property
     def library_dir(self) -> Path:
         return (self.index_dir or self.home / "library").expanduser()
+
+    @property
+    def cache_dir(self) -> Path:
+        return (self.embedding.cache_dir or self.home / "cache").expanduser()
 
 
 def parse_credentials(text: str, source: str, *, separator: str = ",") -> list[tuple[str, str]]:

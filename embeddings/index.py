@@ -23,8 +23,8 @@ class IndexFileError(RuntimeError):
     """An index file that cannot be read back."""
 
 
-# Exact search scans every vector: 1.8 ms at 25k, 7.7 ms at 75k, 11 ms at 100k on two cores
-# (bench/ann.py); an HNSW graph answers in 0.5 ms at 100k with recall@10 1.000.
+# Exact search scans every vector, so its time grows with the count; past this many an HNSW
+# graph answers far sooner with recall@10 near 1 (bench/ann.py; README, 'Vector index').
 EXACT_LIMIT = 25_000
 # A filter that leaves this many vectors or fewer is searched exactly even in a graph: a
 # graph walk that must skip most nodes loses recall, and a scan of a few is fast.
@@ -81,7 +81,8 @@ class VectorIndex:
 
     def extended(self, vectors: np.ndarray, ids: np.ndarray) -> VectorIndex:
         """A copy of this index with these vectors added (this one may be memory-mapped,
-        so read-only). Inserting 1% more nodes into a graph costs about 1% of building it."""
+        so read-only). Inserting a few nodes into a graph costs in proportion to their
+        number, not the graph's."""
         grown = VectorIndex(self.dim, faiss.clone_index(self._index))
         grown.add(vectors, ids)
         if grown._graph is not None:
@@ -150,7 +151,7 @@ class VectorIndex:
 def _one_thread_for(queries: int) -> Iterator[None]:
     """One query runs on the calling thread alone. FAISS parallelises over queries, so a
     team of OpenMP threads has nothing to share for one, and while other work holds the cores
-    its threads spin and wait: 9 ms instead of 0.3 ms per search at 75k in a busy server.
+    its threads spin and wait, which makes a search in a busy server many times slower.
     OpenMP's thread count is per calling thread, so concurrent searches don't interfere."""
     if queries > 1:
         yield

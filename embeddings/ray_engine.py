@@ -1,13 +1,13 @@
 """Embedding on a Ray cluster: texts go out to worker actors through Ray Data, vectors come
 back chunk by chunk as they are ready.
 
-Each worker loads the model once (the bundled weights, offline) and runs the same encoder
-as the local engine, so a text gets the same vector wherever it is embedded; a worker whose
-model differs from the driver's refuses to start. The int8 ONNX encoder runs on CPUs; the
-torch encoder takes one GPU a worker when the cluster has GPUs. Ray restarts a worker that
-dies and retries its batch. Without an address (nor RAY_ADDRESS) a local Ray starts with
-this machine's cores, a small object store and no dashboard, and stops when the run ends.
-Ray is optional (`pip install 'paperchat[ray]'`) and imported only here.
+Each worker builds the driver's encoder from its spec, loads the model once (offline) and
+runs it as the local engine does, so a text gets the same vector wherever it is embedded; a
+worker whose model differs from the driver's refuses to start. The int8 ONNX encoder runs on
+CPUs; the torch encoder takes one GPU a worker when the cluster has GPUs. Ray restarts a
+worker that dies and retries its batch. Without an address (nor RAY_ADDRESS) a local Ray
+starts with this machine's cores, a small object store and no dashboard, and stops when the
+run ends. Ray is optional (`pip install 'paperchat[ray]'`) and imported only here.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 
 from embeddings.cache import EngineError
-from embeddings.model import Embedder, bundled_model_path
+from embeddings.encoder import Encoder, EncoderSpec
+from embeddings.registry import make_encoder
 
 OBJECT_STORE_BYTES = 256 * 1024**2  # a local Ray's shared memory; Ray spills to disk beyond it
 WAVE = 100_000  # texts handed to Ray at once: bounds the object store, not the parallelism
@@ -42,11 +43,11 @@ def import_ray():
 class EncoderActor:
     """One Ray Data worker: the model loaded once, then batch after batch of texts."""
 
-    def __init__(self, identity: str, model_dir: str | None, backend: str, threads: int,
-                 device: str):
-        os.environ["HF_HUB_OFFLINE"] = "1"  # the bundled model needs no network, here either
-        self.embedder = Embedder(Path(model_dir) if model_dir else None, backend=backend,
-                                 threads=threads, device=device)
+    def __init__(self, identity: str, spec: EncoderSpec):
+        # A worker process is an entry point of its own: nothing in it may reach a model hub
+        # (the model is read from its folder), and it serves this run only.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        self.embedder = make_encoder(spec)
         if self.embedder.identity != identity:
             raise EngineError(
                 f"a worker's model ({self.embedder.identity[:16]}…) differs from the driver's "
@@ -63,7 +64,7 @@ class RayEngine:
 
     label = "embedding on Ray"
 
-    def __init__(self, embedder: Embedder, *, address: str | None = None,
+    def __init__(self, embedder: Encoder, *, address: str | None = None,
                  cpus_per_worker: int = 2, workers: int | None = None,
                  actor: type = EncoderActor):
         """`address`: a running cluster ("ray://head:10001", "head:6379", "auto"); None starts
@@ -84,18 +85,13 @@ class RayEngine:
         with self._session():
             ray = self.ray
             resources = ray.cluster_resources()
-            gpus = int(resources.get("GPU", 0)) if self.embedder.backend == "torch" else 0
+            gpus = int(resources.get("GPU", 0)) if self.embedder.kind == "torch" else 0
             cpus = max(1, int(resources.get("CPU", 1)))
             per_worker = min(self.cpus_per_worker, cpus)
             workers = self.workers or (gpus or max(1, cpus // per_worker))
             self.last_workers = workers
-            model_dir = self.embedder.model_dir
-            settings = dict(
-                identity=self.embedder.identity,
-                # The bundled model is found on each worker by its package: paths differ.
-                model_dir=None if model_dir == bundled_model_path() else str(model_dir),
-                backend=self.embedder.backend, threads=per_worker,
-                device="cuda" if gpus else "cpu")
+            settings = dict(identity=self.embedder.identity,
+                            spec=self._worker_spec(per_worker, "cuda" if gpus else "cpu"))
             # Ray Data restarts a worker that dies and retries its batch (max_restarts and
             # max_task_retries default to -1 on its actor pools).
             options = dict(fn_constructor_kwargs=settings,
@@ -104,6 +100,14 @@ class RayEngine:
                            batch_size=chunk, batch_format="numpy")
             for start in range(0, len(texts), WAVE):
                 yield from self._wave(texts[start : start + WAVE], start, chunk, options)
+
+    def _worker_spec(self, threads: int, device: str) -> EncoderSpec:
+        """The driver's encoder, as a worker builds it. The bundled model (no path in the
+        spec) is found on each worker by its package; a cluster's nodes keep their own
+        caches, where a local Ray's workers share the driver's."""
+        spec = self.embedder.spec
+        return replace(spec, threads=threads, device=device,
+                       cache_dir=None if self.address else spec.cache_dir)
 
     def _wave(self, texts: Sequence[str], offset: int, chunk: int, options: dict
               ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -128,7 +132,7 @@ class RayEngine:
         ray = self.ray
         started = not ray.is_initialized()
         if started:
-            # No runtime_env: a job-level one costs fresh worker processes (about 10 s here);
+            # No runtime_env: a job-level one costs fresh worker processes, slow to start;
             # the workers set HF_HUB_OFFLINE themselves before loading the model.
             common = dict(include_dashboard=False, log_to_driver=False,
                           logging_level=logging.WARNING)

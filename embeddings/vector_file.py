@@ -1,11 +1,11 @@
 """Unit vectors kept as int8 codes with a float32 scale a row: a quarter of float32's size.
 
-A library keeps about eight sentence vectors a paper (575k rows at 75k papers: 880 MB as
-float32), and a query scores the sentences of its few hundred candidates. As int8 the
-matrix is 223 MB, small enough to memory-map whole: a query's rows are then slices of
-memory rather than a read each (reading a candidate's float32 rows from disk, one pread a
-paper, cost 1.5 ms a query). Each row is symmetric: codes = round(x / scale) with
-scale = max |x| / 127, which keeps a unit vector's cosines within about 0.002 of float32's.
+A library keeps several sentence vectors a paper, and a query scores the sentences of its
+few hundred candidates. As int8 the matrix is small enough to memory-map whole even for a
+large corpus: a query's rows are then slices of memory rather than a read from disk each
+(README, 'Hardening', has the sizes). Each row is symmetric: codes = round(x / scale)
+with scale = max |x| / 127, which keeps a unit vector's cosines close to float32's
+(tests/test_embeddings.py holds the bound).
 
 On disk a row is its dim int8 codes followed by the 4 bytes of its float32 scale, in one
 int8 .npy of shape (rows, dim + 4): a row is one contiguous run, the file one map.
@@ -71,8 +71,8 @@ class Int8Vectors:
 
     def dot(self, rows, query: np.ndarray) -> np.ndarray:
         """(len(rows),) the rows' dot products with a float32 query, without decoding them:
-        the codes' products, each times its row's scale (0.3 ms for 1,500 rows, a third of
-        decoding first). On this thread: a few thousand rows are too few for BLAS's threads."""
+        the codes' products, each times its row's scale (cheaper than decoding them first).
+        On this thread: a few thousand rows are too few for BLAS's threads."""
         packed = self.packed[np.asarray(rows, dtype=np.int64).ravel()]
         dim = self.shape[1]
         products = np.einsum("ij,j->i", packed[:, :dim].astype(np.float32), query)

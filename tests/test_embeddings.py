@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
+import typing
 
 import numpy as np
 import pytest
 
+from bot.paperbot import encoder_for  # the real one: conftest puts the session's in its place
+from bot.settings import EmbeddingSettings, get_settings
 from embeddings import (
     BUNDLED_WEIGHTS_SHA256,
+    ENCODERS,
     CacheError,
     EmbeddingCache,
+    EncoderKind,
+    EncoderSpec,
     IndexFileError,
+    ModelUnavailable,
     VectorIndex,
     bundled_model_path,
 )
 from embeddings.cache import text_digest
+from embeddings.model_files import pooling_mode
+from embeddings.onnx_int8 import OnnxInt8Encoder
 
 
 def test_bundled_weights_are_the_upstream_revision():
@@ -38,15 +48,16 @@ def test_documents_and_queries_become_unit_vectors(embedder):
 
 
 def test_embeddings_package_never_imports_bot():
-    code = ("import sys, embeddings.index, embeddings.model; "
+    code = ("import sys, embeddings.index, embeddings.registry, embeddings.ray_engine; "
             "sys.exit(any(m == 'bot' or m.startswith('bot.') for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 def test_model_loads_with_no_network(tmp_path):
-    """HF_HUB_OFFLINE is set by the code path, and a hub lookup would fail here anyway."""
+    """The model is read from its folder only: a hub lookup would fail here, and the
+    library leaves the process's environment as it found it (no HF_HUB_OFFLINE)."""
     code = ("import os; from embeddings import Embedder; e = Embedder(); "
-            "v = e.embed_query('x'); assert os.environ['HF_HUB_OFFLINE'] == '1'; print(v.shape)")
+            "v = e.embed_query('x'); assert 'HF_HUB_OFFLINE' not in os.environ; print(v.shape)")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf"),
            "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
@@ -211,3 +222,44 @@ def test_garbage_cache_keys_are_a_clear_error(tmp_path):
     (tmp_path / "cache" / "keys.sqlite").write_bytes(b"not a database" * 100)
     with pytest.raises(CacheError, match="keys.sqlite"):
         EmbeddingCache(tmp_path / "cache", "m", 8)
+
+
+def test_every_encoder_kind_has_one_class_and_the_settings_offer_them():
+    assert set(ENCODERS) == set(typing.get_args(EncoderKind)) == {"onnx-int8", "torch"}
+    assert EmbeddingSettings.model_fields["encoder"].annotation == EncoderKind
+    for kind, encoder in ENCODERS.items():
+        assert encoder.kind == kind
+
+
+def test_the_encoder_keeps_its_files_under_the_settings_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("PAPERCHAT_EMBEDDING__CACHE_DIR")
+    settings = get_settings(home=tmp_path / "home")
+    encoder = encoder_for(settings)
+    assert encoder.kind == "onnx-int8" and encoder.cache_dir == tmp_path / "home" / "cache"
+    assert encoder.identity == f"{BUNDLED_WEIGHTS_SHA256}:onnx-int8"  # as libraries store it
+    assert list((tmp_path / "home" / "cache" / "digests").iterdir())  # the digest's memo
+    assert encoder.path == (tmp_path / "home" / "cache" / "models"
+                            / f"all-MiniLM-L6-v2-{BUNDLED_WEIGHTS_SHA256[:16]}-int8-pc.onnx")
+    monkeypatch.setenv("PAPERCHAT_ENCODER", "torch")  # the shorthand the README documents
+    torch = encoder_for(get_settings(home=tmp_path / "home"))
+    assert torch.kind == "torch" and torch.identity == f"{BUNDLED_WEIGHTS_SHA256}:torch"
+
+
+def test_a_model_folder_gives_its_own_dimension_name_and_pooling(tmp_path):
+    folder = tmp_path / "wide-model"
+    (folder / "1_Pooling").mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"hidden_size": 768}))
+    (folder / "model.safetensors").write_bytes(b"weights")
+    encoder = OnnxInt8Encoder(EncoderSpec(model=folder, cache_dir=tmp_path / "cache"))
+    assert encoder.dim == 768 and encoder.name == "wide-model"
+    assert encoder.identity == hashlib.sha256(b"weights").hexdigest() + ":onnx-int8"
+    assert encoder.path.name.startswith("wide-model-")
+    assert pooling_mode(folder) == "mean"  # no pooling config: sentence-transformers' default
+    pooling = folder / "1_Pooling" / "config.json"
+    pooling.write_text(json.dumps({"pooling_mode_cls_token": True,
+                                   "pooling_mode_mean_tokens": False}))
+    assert pooling_mode(folder) == "cls"
+    pooling.write_text(json.dumps({"pooling_mode_cls_token": True,
+                                   "pooling_mode_mean_tokens": True}))
+    with pytest.raises(ModelUnavailable, match="pooling"):
+        pooling_mode(folder)

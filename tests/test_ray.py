@@ -179,6 +179,9 @@ def test_without_ray_the_engine_says_how_to_install_it(tmp_path, seed_files, mon
     err = capsys.readouterr().err
     assert "paperchat[ray]" in err and "Traceback" not in err
     assert not (tmp_path / "b" / "manifest.json").exists()
+    monkeypatch.setenv("PAPERCHAT_EMBEDDING__ENGINE", "ray")  # the setting, without the flag
+    assert main(["ingest", str(seed_files[0]), "--index", str(tmp_path / "c")]) == 1
+    assert "paperchat[ray]" in capsys.readouterr().err
 
 
 def test_an_address_needs_the_ray_engine(seed_files, capsys):
@@ -190,13 +193,13 @@ def test_an_address_needs_the_ray_engine(seed_files, capsys):
 
 @needs_ray
 def test_workers_with_another_model_fail_the_run_with_a_clear_message(tmp_path, local_ray,
-                                                                       seed_files):
-    from embeddings import Embedder
+                                                                       seed_files, embedder):
+    from embeddings.onnx_int8 import OnnxInt8Encoder
 
-    class Elsewhere(Embedder):  # as if the driver had other weights than the nodes
+    class Elsewhere(OnnxInt8Encoder):  # as if the driver had other weights than the nodes
         identity = "0" * 64 + ":onnx-int8"
 
     with pytest.raises(LibraryError, match="install the same paperchat on every node"):
-        PaperBot.from_corpus(seed_files[:1], tmp_path / "library", embedder=Elsewhere(),
-                             engine="ray")
+        PaperBot.from_corpus(seed_files[:1], tmp_path / "library",
+                             embedder=Elsewhere(embedder.spec), engine="ray")
     assert not (tmp_path / "library" / "manifest.json").exists()

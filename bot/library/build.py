@@ -15,7 +15,7 @@ from bot.library.lexical import LexicalIndex
 from bot.library.sentences import split_sentences
 from bot.progress import step
 from bot.records import Layout, Paper
-from embeddings import Embedder, EmbeddingCache, EmbeddingEngine, Int8Vectors, VectorIndex
+from embeddings import EmbeddingCache, EmbeddingEngine, Encoder, Int8Vectors, VectorIndex
 
 HUB_NEIGHBOURS = 10  # a paper's hubness: mean cosine to this many nearest other papers
 _QUANTIZE_ROWS = 65_536  # sentence vectors quantized this many at a time while building
@@ -124,7 +124,7 @@ def grown_hubness(index: VectorIndex, vectors: np.ndarray, old: np.ndarray) -> n
 
 def build_library(
     corpus: Corpus,
-    embedder: Embedder,
+    embedder: Encoder,
     *,
     fingerprint: str,
     corpus_paths: list[str],

@@ -14,6 +14,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
@@ -21,16 +22,18 @@ from bot.errors import PaperchatError, SettingsError
 from bot.ingest import readers
 from bot.paperbot import PaperBot
 from bot.records import Filters, Hit, Layout, Paper
-from bot.settings import Settings, get_settings, parse_credentials
+from bot.settings import Engine, Settings, get_settings, parse_credentials
 
 REFUSED = 3  # exit code: the library was built, but some corpus files were refused
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
+    # A process entry point may set these: the model is read from its folder, never fetched,
+    # and transformers' advice to developers is no concern of the command's user.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     args = parser.parse_args(argv)
-    if getattr(args, "address", None) and args.engine != "ray":
-        parser.error("--address needs --engine ray")
     try:
         filters = _filters(args)
     except ValidationError as exc:
@@ -42,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("; ".join(
             f"setting {section}{'.'.join(map(str, e['loc']))}: "
             + e["msg"].removeprefix("Value error, ") for e in exc.errors()))
+    if getattr(args, "address", None) and args.settings.embedding.engine != "ray":
+        parser.error("--address needs --engine ray")
     try:
         return args.run(args, filters)
     except PaperchatError as exc:
@@ -143,8 +148,9 @@ def _parser() -> argparse.ArgumentParser:
     with_corpus(sub, required=True)
     sub.add_argument("--add", action="store_true",
                      help="add the files to the library's corpus instead of replacing it")
-    sub.add_argument("--engine", choices=["local", "ray"], default="local",
-                     help="where texts are embedded: this process (default), or Ray workers "
+    sub.add_argument("--engine", choices=get_args(Engine),
+                     help="where texts are embedded: this process (default: "
+                          "$PAPERCHAT_EMBEDDING__ENGINE, else local), or Ray workers "
                           "(pip install 'paperchat[ray]')")
     sub.add_argument("--address", metavar="ADDRESS",
                      help="the Ray cluster to use with --engine ray, e.g. ray://head:10001 "
@@ -187,10 +193,13 @@ def _filters(args: argparse.Namespace) -> Filters | None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    """The environment's settings, with the command's language-model flags on top."""
+    """The environment's settings, with the command's language-model and engine flags on
+    top."""
     flags = {field: getattr(args, f"llm_{field}", None)
              for field in ("url", "model", "api_key", "timeout", "temperature")}
-    return get_settings(llm=flags)
+    engine = {"engine": getattr(args, "engine", None),
+              "ray_address": getattr(args, "address", None)}
+    return get_settings(llm=flags, embedding=engine)
 
 
 def _progress() -> bool:
@@ -247,12 +256,11 @@ def _logins(auth_file: str | None, setting: SecretStr | None) -> list[tuple[str,
 
 def _ingest(args: argparse.Namespace, _: Filters | None) -> int:
     layout = Layout(args.layout) if args.layout else None
-    engine = {"engine": args.engine, "ray_address": args.address}
     if args.add:
-        bot = _library(args).add(args.paths, layout=layout, progress=_progress(), **engine)
+        bot = _library(args).add(args.paths, layout=layout, progress=_progress())
     else:
         bot = PaperBot.from_corpus(args.paths, args.index, layout=layout,
-                                   settings=args.settings, progress=_progress(), **engine)
+                                   settings=args.settings, progress=_progress())
     print(bot.report.render())  # the refused files first: what is not in the library
     print(f"library: {bot.store.root if bot.store else '(not saved)'} "
           f"({len(bot.papers)} papers, {bot.last_embedded} texts embedded)")

@@ -1,11 +1,12 @@
-"""all-MiniLM-L6-v2 through ONNX Runtime with int8 weights: about 2.5x torch on a CPU.
+"""The `onnx-int8` encoder: the model through ONNX Runtime with int8 weights, the default
+(faster than torch on a CPU: README, 'How it works', and bench/throughput.py).
 
-The ONNX file is produced here, once, from the shipped weights (torch.onnx export, then
+The ONNX file is produced here, once, from the model's weights (torch.onnx export, then
 onnxruntime's dynamic quantization of the MatMul weights to int8, per output channel) and
-cached by the weights' hash: nothing is downloaded. Per-channel scales keep the vectors at a
-mean cosine of 0.995 to the torch model's (per-tensor scales: 0.936). Pooling matches the
-sentence-transformers model exactly: the mean of the token states under the attention mask,
-then L2 normalisation.
+cached by the weights' digest: nothing is downloaded. Per-channel scales keep the vectors
+close to the torch model's, where per-tensor scales do not (tests/test_embeddings.py holds
+the bar). Pooling matches the sentence-transformers model exactly (its 1_Pooling config,
+for all-MiniLM-L6-v2 the mean of the token states), then L2 normalisation.
 """
 
 from __future__ import annotations
@@ -14,41 +15,54 @@ import contextlib
 import logging
 import os
 import queue
+import re
 import sys
 import threading
 import warnings
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-MAX_TOKENS = 256  # the model's window (sentence_bert_config.json)
+from embeddings.encoder import Encoder, EncoderSpec
+from embeddings.model_files import hidden_size, max_tokens, pool_unit, pooling_mode
 
 
-class OnnxEncoder:
+class OnnxInt8Encoder(Encoder):
     """Each text runs alone through one of several single-threaded sessions in parallel.
 
     Dynamic quantization scales activations per input tensor, so a text batched with others
     would get a vector that depends on its neighbours. One text per run keeps every vector a
     function of its text alone (the cache, and any machine, gets the same vector), wastes no
-    padding, and on two cores runs faster than batching (42 against 23 texts a second).
+    padding, and on two cores runs faster than batching (bench/throughput.py).
 
-    A lone text (a query) runs on its own session that spreads one run over every core:
-    1.6 ms instead of 2.4 ms for a question, when the cores are otherwise idle.
+    A lone text (a query) runs on its own session that spreads one run over every core, so
+    a question is answered sooner when the cores are otherwise idle.
     """
 
-    def __init__(self, model_dir: Path, cache_dir: Path, weights_sha256: str, *,
-                 threads: int | None = None):
-        self.model_dir = Path(model_dir)
-        self.path = Path(cache_dir) / f"minilm-l6-{weights_sha256[:16]}-int8-pc.onnx"
-        self.threads = threads or len(os.sched_getaffinity(0))
+    kind = "onnx-int8"
+
+    def __init__(self, spec: EncoderSpec):
+        super().__init__(spec)
+        self.threads = spec.threads or len(os.sched_getaffinity(0))
         self._sessions: queue.SimpleQueue | None = None
         self._query_session = None
         self._query_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._tokenizer = None
-        self._lock = threading.Lock()
+        self._pooling = "mean"
+
+    @property
+    def path(self) -> Path:
+        """The exported model, named by the model and its weights: another model, or other
+        weights, gets a file of its own."""
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", self.name.rsplit("/", 1)[-1]).strip("-.")
+        return self.cache_dir / "models" / f"{stem}-{self.weights_sha256[:16]}-int8-pc.onnx"
+
+    @cached_property
+    def dim(self) -> int:
+        return hidden_size(self.model_dir)
 
     def _load(self) -> None:
         with self._lock:
@@ -57,24 +71,26 @@ class OnnxEncoder:
             import onnxruntime as ort
             from tokenizers import Tokenizer
 
-            if not self.path.is_file():
-                print("paperchat: preparing the int8 encoder from the bundled weights "
-                      "(once, about 20 seconds)", file=sys.stderr)
-                export_int8(self.model_dir, self.path)
+            path = self.path
+            if not path.is_file():
+                print(f"paperchat: preparing the int8 encoder from the weights of {self.name} "
+                      "(once, some seconds)", file=sys.stderr)
+                export_int8(self.model_dir, path)
+            self._pooling = pooling_mode(self.model_dir)
             options = ort.SessionOptions()
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             sessions: queue.SimpleQueue = queue.SimpleQueue()
             for _ in range(self.threads):
-                sessions.put(ort.InferenceSession(str(self.path), options,
+                sessions.put(ort.InferenceSession(str(path), options,
                                                   providers=["CPUExecutionProvider"]))
             query_options = ort.SessionOptions()
             query_options.intra_op_num_threads = self.threads
             query_options.inter_op_num_threads = 1
-            self._query_session = ort.InferenceSession(str(self.path), query_options,
+            self._query_session = ort.InferenceSession(str(path), query_options,
                                                        providers=["CPUExecutionProvider"])
             tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-            tokenizer.enable_truncation(MAX_TOKENS)
+            tokenizer.enable_truncation(max_tokens(self.model_dir))
             tokenizer.no_padding()
             self._tokenizer = tokenizer
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="onnx-encoder")
@@ -92,18 +108,16 @@ class OnnxEncoder:
         finally:
             if not alone:
                 self._sessions.put(session)
-        pooled = states.mean(axis=0)  # every token is real: no padding to mask out
-        return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        return pool_unit(states, self._pooling)
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, 384) unit vectors."""
+    def _encode(self, texts: list[str]) -> np.ndarray:
         self._load()
-        encodings = self._tokenizer.encode_batch(list(texts))
+        encodings = self._tokenizer.encode_batch(texts)
         if len(encodings) == 1:
             return self._run(encodings[0].ids, alone=True)[None, :].astype(np.float32)
         # Longest first, so the last texts to finish are short ones and both cores stay busy.
         order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
-        out = np.zeros((len(texts), 384), dtype=np.float32)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, vector in zip(order, self._pool.map(lambda i: self._run(encodings[i].ids), order),
                              strict=True):
             out[i] = vector
@@ -111,8 +125,8 @@ class OnnxEncoder:
 
 
 def export_int8(model_dir: Path, target: Path) -> None:
-    """Export the transformer to ONNX and quantize its weights to int8, written atomically."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
+    """Export the transformer to ONNX and quantize its weights to int8, written atomically.
+    Only the folder is read (`local_files_only`): nothing is fetched."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
