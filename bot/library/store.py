@@ -39,7 +39,6 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from bot.collector import collector_paused
 from bot.errors import LibraryError
 from bot.ingest import ParseCache, file_digest
 from bot.library.contents import FORMAT_VERSION, CorpusFile, FileCheck, Library, Manifest
@@ -99,8 +98,7 @@ class LibraryStore:
         for attempt in range(2):
             manifest = self.read_manifest()
             try:
-                with collector_paused():
-                    return self._load(manifest)
+                return self._load(manifest)
             except FileNotFoundError:
                 if attempt:
                     raise LibraryError(f"{self.root}: files named by {MANIFEST} are missing; "

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.errors import PaperchatError, QueryError
 from bot.paperbot import PaperBot
+from bot.reporting import SILENT, Reporter
 
 # What the upload tab takes, in words a reader of the page understands (no command flags).
 ACCEPTED = ("paper listings scraped from paper sites (.txt), arXiv listings (.txt), "
@@ -48,7 +49,7 @@ class UploadDesk:
         self._lock = threading.Lock()
 
     def add(self, bot: PaperBot, files: Sequence[str | Path],
-            *, progress: bool = False) -> UploadOutcome:
+            *, reporter: Reporter = SILENT) -> UploadOutcome:
         """`files` are the uploaded copies, named as the user's files were (Gradio keeps
         the name). Raises UploadRefused when none joins the library, QueryError for no
         file at all, and the library's own errors as they are."""
@@ -64,10 +65,10 @@ class UploadDesk:
             else:
                 wanted.append(upload)
         with self._lock:
-            return self._merge(bot, wanted, refused, progress)
+            return self._merge(bot, wanted, refused, reporter)
 
     def _merge(self, bot: PaperBot, wanted: list[Path],
-               refused: list[tuple[str | None, str]], progress: bool) -> UploadOutcome:
+               refused: list[tuple[str | None, str]], reporter: Reporter) -> UploadOutcome:
         assert bot.store is not None
         created: list[Path] = []
         name_of: dict[Path, str] = {}
@@ -80,7 +81,7 @@ class UploadDesk:
             if not name_of:
                 raise UploadRefused(refusal(refused))
             papers_before = bot.store.read_manifest().papers
-            grown = bot.add(list(name_of), progress=progress)
+            grown = bot.add(list(name_of), reporter=reporter)
         except PaperchatError as exc:
             _remove(created)
             if isinstance(exc, UploadRefused):
