@@ -205,8 +205,8 @@ class PaperBot:
         """The k papers that best match the query, best first, filters applied before the cut."""
         query = clean_query(query, max_chars=self.settings.retrieval.max_query_chars)
         _check_k(k)
-        return self.retriever.rank(self.embedder.embed_query(query), k, filters,
-                                   lexical=self.library.lexical.scores(query))
+        return self.retriever.rank_for_question(self.embedder.embed_query(query), k, filters,
+                                                lexical=self.library.lexical.scores(query))
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
         """An answer citing up to k papers, or an abstention naming the nearest ones.
@@ -224,8 +224,8 @@ class PaperBot:
         question = clean_query(question, max_chars=self.settings.retrieval.max_query_chars)
         _check_k(k)
         query_vector = self.embedder.embed_query(question)
-        hits = self.retriever.rank(query_vector, k, filters,
-                                   lexical=self.library.lexical.scores(question))
+        hits = self.retriever.rank_for_question(query_vector, k, filters,
+                                                lexical=self.library.lexical.scores(question))
         answer = compose_answer(question, hits,
                                 threshold=self.settings.retrieval.answer_threshold,
                                 templates=self.templates)
@@ -255,8 +255,8 @@ class PaperBot:
             vector = self.library.doc_index.vectors(np.array([row]))[0]
             exclude = frozenset({row})
             lexical, terms = lexical_index.similarity_of_paper(row)
-        return self.retriever.rank(vector, k, filters, lexical=lexical, term_cosines=terms,
-                                   exclude_rows=exclude, paper_to_paper=True)
+        return self.retriever.rank_similar(vector, k, filters, lexical=lexical,
+                                           term_cosines=terms, exclude_rows=exclude)
 
 
 @dataclass(frozen=True)
