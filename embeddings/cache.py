@@ -7,9 +7,10 @@ themselves, and an interrupted build resumes from the last committed chunk.
     <folder>/keys.sqlite    (model, text digest) -> row, and each model's dimension
     <folder>/<model>.f32    that model's vectors, float32 rows, append-only
 
-Vectors live in a flat file rather than in SQLite: a 1.5 KB blob per B-tree row made the
-tree ten times the size of its keys, and looking up the 700k texts of a 75k-paper corpus
-took 30 s; keys alone take 3 s, and the vectors are then read by row from a memory map.
+Vectors live in a flat file rather than in SQLite: a vector's blob in each B-tree row made
+the tree many times the size of its keys, and looking up a large corpus's texts slow; keys
+alone are quick to look up (`bench/incremental.py` times a re-ingest), and the vectors are
+then read by row from a memory map.
 A chunk's vectors are written and synced before its keys commit, so a key never points at
 a vector that is not on disk; a crash in between leaves unreferenced rows, never bad ones.
 """

@@ -28,9 +28,9 @@ def paper_vectors(papers: list[Paper], spans: np.ndarray, vectors_of: dict[str, 
     its sentences' vectors, normalised; with no title (or no sentence), its whole text's.
 
     The sentences are embedded anyway, for evidence, so a titled paper costs one short
-    title more rather than a second pass over its abstract (about half the embedding time),
-    and the whole abstract counts, not only its first 256 tokens. On SciFact this scores
-    higher than the whole-text vector (README, "Retrieval quality"; `bench/quality.py`).
+    title more rather than a second pass over its whole abstract, and the whole abstract
+    counts, not only its first 256 tokens. On SciFact this scores higher than the whole-text
+    vector (README, "Retrieval quality"; `bench/quality.py`).
     Untitled text (CiteSeer's title-and-body) is better served by the whole-text vector.
     """
     out = np.zeros((len(rows), dim), dtype=np.float32)
