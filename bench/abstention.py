@@ -20,6 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.paperbot import PaperBot  # noqa: E402
+from bot.reporting import Reporter  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
 from bot.surfaces.evaluate import read_qrels, read_queries  # noqa: E402
 
@@ -42,8 +43,9 @@ def main() -> int:
     questions = [texts[q] for q in read_qrels(scifact / "qrels" / "train.tsv")]
 
     in_domain = PaperBot.from_corpus([scifact / "corpus.jsonl"], settings.home / "eval" /
-                                     "scifact", progress=True)
-    off_domain = PaperBot.from_corpus(None, settings.home / "eval" / "seed", progress=True)
+                                     "scifact", reporter=Reporter.terminal())
+    off_domain = PaperBot.from_corpus(None, settings.home / "eval" / "seed",
+                                      reporter=Reporter.terminal())
     answered_side = best_relevance(in_domain, questions)
     refused_side = best_relevance(off_domain, questions)
 

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe  # noqa: E402
 from bot import PaperBot  # noqa: E402
+from bot.surfaces.process import collector_paused  # noqa: E402
 
 QUESTIONS = [
     "Which papers study credit assignment over long delays?",
@@ -61,7 +62,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args()
     index = args.index or Path(tempfile.mkdtemp(prefix="paperchat-latency-"))
-    bot = PaperBot.from_corpus(args.paths or None, index)
+    with collector_paused():  # as the CLI builds and loads
+        bot = PaperBot.from_corpus(args.paths or None, index)
     refs = [p.id for p in bot.papers][:50]
     results = {}
     for name, call, inputs in [("search", lambda q: bot.search(q, k=10), QUESTIONS),

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import cores, cpu_model  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
+from bot.reporting import Reporter  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
 from bot.surfaces.evaluate import DEPTH, read_qrels, read_queries, score_run  # noqa: E402
 
@@ -114,7 +115,7 @@ def main() -> int:
             queries = {q: q for q in qrels}
         print(f"{name}: building or loading the library …", file=sys.stderr)
         bot = PaperBot.from_corpus([folder / "corpus.jsonl"], settings.home / "eval" / name,
-                                   progress=True)
+                                   reporter=Reporter.terminal())
         methods = {"BM25 alone": lambda q=queries, b=bot, t=task: bm25_alone(b, q, t)}
         for label, update in product_variants(task).items():
             methods[label] = lambda u=update, q=queries, b=bot, t=task: ranked(b, q, u, t)

@@ -37,6 +37,7 @@ from bench.latency import QUESTIONS, percentiles  # noqa: E402
 from bench.latency import timed as repeated  # noqa: E402
 from bench.machine import describe, peak_rss_mb  # noqa: E402
 from bot.library.store import EMBEDDING_CACHE, PARSE_CACHE  # noqa: E402
+from bot.surfaces.process import collector_paused  # noqa: E402
 
 SIMILAR_PAPERS = 50
 
@@ -49,7 +50,8 @@ def child(index: Path, first_answer_only: bool) -> None:
     """Runs in a fresh process: first answer, then latencies, then peak memory."""
     from bot import PaperBot
 
-    bot = PaperBot.open(index)
+    with collector_paused():  # as the CLI loads
+        bot = PaperBot.open(index)
     bot.ask(QUESTIONS[0])
     print(json.dumps({"first_answer": True}), flush=True)
     if first_answer_only:
@@ -102,7 +104,8 @@ def measure_peers(index: Path) -> dict:
     from bot.library.contents import document_text
     from embeddings import bundled_model_path
 
-    bot = PaperBot.open(index)
+    with collector_paused():  # as the CLI loads
+        bot = PaperBot.open(index)
     texts = [document_text(p) for p in bot.papers]
     vectors = bot.library.doc_index.vectors(np.arange(len(texts)))
     model = str(bundled_model_path())

@@ -6,20 +6,21 @@ import functools
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from bot.answer import AnswerContext, answerer_for
 from bot.answer.templates import Templates
-from bot.collector import collector_paused
 from bot.errors import LibraryError, QueryError
-from bot.ingest import expand_paths, fingerprint, ingest
+from bot.ingest import Corpus, expand_paths, fingerprint, ingest
 from bot.library.build import build_library
 from bot.library.contents import Library
 from bot.library.store import LibraryStore
-from bot.progress import step
 from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper
+from bot.reporting import SILENT, Reporter
 from bot.retrieve.query import clean_query
 from bot.retrieve.ranking import Retriever
 from bot.retrieve.reference import row_of_reference, row_of_text
@@ -73,7 +74,7 @@ class PaperBot:
         embedder: Encoder | None = None,
         engine: Engine | None = None,
         ray_address: str | None = None,
-        progress: bool = False,
+        reporter: Reporter = SILENT,
         expected_generation: str | None = None,
         loaded: Library | None = None,
     ) -> PaperBot:
@@ -86,72 +87,23 @@ class PaperBot:
         'paperchat[ray]'`): a local Ray, or the cluster at its `ray_address`; the library is
         the same either way. `engine` and `ray_address`, when given, override those two.
         `loaded`: this folder's library, already in memory; read again unless it is still
-        the folder's current build.
+        the folder's current build. `reporter` shows the build's steps as they run.
         """
         settings = settings or get_settings()
         embedder = embedder or encoder_for(settings)
         store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
-        files = expand_paths(paths or [SEED_DIR])
-        corpus_fingerprint = fingerprint(files, layout)
-        current = (loaded if loaded is not None and _is_current(loaded, store)
-                   else cls._try_load(store))
-        if (current is not None and current.manifest.corpus_fingerprint == corpus_fingerprint
-                and current.embedder_identity == embedder.identity
-                and _same_places(store.corpus_files(current.manifest), files)):
+        build = _Build.of(store, paths, layout, embedder, reporter, loaded)
+        if (current := build.current_if_unchanged()) is not None:
             store.tidy(current.manifest)  # a build killed after its commit left files behind
             return cls(current, embedder=embedder, settings=settings, store=store)
         # Before the long parse, so that an engine that cannot run fails at once.
         embedding_engine = _engine(settings.embedding, embedder, engine=engine,
                                    ray_address=ray_address)
-        try:
-            library, embedded = cls._build(
-                store, files, layout, embedder, corpus_fingerprint, current, embedding_engine,
-                expected_generation=expected_generation, progress=progress)
-        except OSError as exc:  # a full disk, a read-only folder: while caching or writing
-            if not store.is_write_failure(exc):
-                raise  # not the library's: a corpus file, say (the CLI names its path)
-            raise store.write_error(exc) from None
+        with _build_errors(store):
+            library, embedded = build.run(embedding_engine, expected_generation)
         bot = cls(library, embedder=embedder, settings=settings, store=store)
         bot.last_embedded = embedded
         return bot
-
-    @staticmethod
-    def _build(store: LibraryStore, files: list[Path], layout: Layout | None,
-               embedder: Encoder, corpus_fingerprint: str, current: Library | None,
-               embedding_engine: EmbeddingEngine | None, *, expected_generation: str | None,
-               progress: bool) -> tuple[Library, int]:
-        # Paused: the objects of a large corpus set the collector off again and again.
-        with store.writing(), collector_paused():
-            if (expected_generation is not None and store.exists()
-                    and store.read_manifest().generation != expected_generation):
-                raise LibraryChanged(f"{store.root} was rebuilt by another paperchat process "
-                                     "meanwhile; run the command again")
-            corpus = ingest(files, layout, progress=progress, parse_cache=store.parse_cache())
-            try:
-                cache = store.embedding_cache(embedder.identity, embedder.dim)
-                try:
-                    library, embedded = build_library(
-                        corpus, embedder, fingerprint=corpus_fingerprint,
-                        corpus_paths=[], layout=layout, cache=cache,
-                        previous=current if current is not None
-                        and current.embedder_identity == embedder.identity else None,
-                        engine=embedding_engine, progress=progress)
-                finally:
-                    cache.close()
-            except CacheError as exc:
-                if store.is_disk_full(exc):  # the cache is fine: the disk it is on is full
-                    raise store.write_error(exc) from None
-                raise LibraryError(f"{exc}; delete it and run `paperchat ingest` again "
-                                   "(it only holds vectors that can be recomputed)") from None
-            except EngineError as exc:
-                raise LibraryError(f"{exc} (the vectors embedded so far are kept: a new run "
-                                   "resumes from them)") from None
-            # The files actually read (a refused file is no part of it), where they are.
-            library.manifest = library.manifest.model_copy(
-                update={"corpus": store.corpus_entries(corpus.files)})
-            with step("writing the library", enabled=progress):
-                store.save(library)
-        return library, embedded
 
     @classmethod
     def open(
@@ -186,7 +138,7 @@ class PaperBot:
         *,
         settings: Settings | None = None,
         embedder: Encoder | None = None,
-        progress: bool = False,
+        reporter: Reporter = SILENT,
     ) -> PaperBot:
         """The library in `index_dir` as it is (never rebuilt from its corpus files: see
         `corpus_changes`). Only the default library, when none exists yet, is built, from
@@ -197,7 +149,7 @@ class PaperBot:
             return cls.open(store.root, settings=settings, embedder=embedder)
         if index_dir is None and settings.index_dir is None:
             return cls.from_corpus(None, store.root, settings=settings, embedder=embedder,
-                                   progress=progress)
+                                   reporter=reporter)
         raise LibraryError(f"no library in {store.root}: build one with "
                            f"`paperchat ingest FILES --index {store.root}`")
 
@@ -209,7 +161,7 @@ class PaperBot:
         return self.store.corpus_changes(self.library.manifest)
 
     def add(self, paths: Sequence[str | Path], *, layout: Layout | None = None,
-            progress: bool = False) -> PaperBot:
+            reporter: Reporter = SILENT) -> PaperBot:
         """A bot over this library's corpus plus these files (merged, embedded if new).
 
         The corpus is the one on disk when the build starts: files another process added
@@ -231,25 +183,12 @@ class PaperBot:
             try:
                 return PaperBot.from_corpus(
                     known + new, self.store.root, layout=layout, settings=self.settings,
-                    embedder=self.embedder, progress=progress,
+                    embedder=self.embedder, reporter=reporter,
                     expected_generation=manifest.generation, loaded=self.library)
             except LibraryChanged:
                 if attempt == ADD_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
-
-    @staticmethod
-    def _try_load(store: LibraryStore) -> Library | None:
-        """The previous build, for a build to reuse; None when there is none or it is
-        damaged (then the build, asked for with these files, replaces it). Reads never
-        come here: they open the library as it is, or fail."""
-        if not store.exists():
-            return None
-        try:
-            return store.load()
-        except LibraryError as exc:  # damaged: rebuilt from the corpus below
-            log.warning("rebuilding the library: %s", exc)
-            return None
 
     # -- what the library holds -----------------------------------------------------------
 
@@ -272,8 +211,8 @@ class PaperBot:
         """The k papers that best match the query, best first, filters applied before the cut."""
         query = clean_query(query, max_chars=self.settings.retrieval.max_query_chars)
         _check_k(k)
-        return self.retriever.rank(self.embedder.embed_query(query), k, filters,
-                                   lexical=self.library.lexical.scores(query))
+        return self.retriever.rank_for_question(self.embedder.embed_query(query), k, filters,
+                                                lexical=self.library.lexical.scores(query))
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
         """An answer citing up to k papers, or an abstention naming the nearest ones.
@@ -291,8 +230,8 @@ class PaperBot:
         question = clean_query(question, max_chars=self.settings.retrieval.max_query_chars)
         _check_k(k)
         query_vector = self.embedder.embed_query(question)
-        hits = self.retriever.rank(query_vector, k, filters,
-                                   lexical=self.library.lexical.scores(question))
+        hits = self.retriever.rank_for_question(query_vector, k, filters,
+                                                lexical=self.library.lexical.scores(question))
         context = AnswerContext(
             templates=self.templates, retrieval=self.settings.retrieval,
             top_sentences=functools.partial(self.retriever.top_sentences, query_vector))
@@ -316,8 +255,114 @@ class PaperBot:
             vector = self.library.doc_index.vectors(np.array([row]))[0]
             exclude = frozenset({row})
             lexical, terms = lexical_index.similarity_of_paper(row)
-        return self.retriever.rank(vector, k, filters, lexical=lexical, term_cosines=terms,
-                                   exclude_rows=exclude, paper_to_paper=True)
+        return self.retriever.rank_similar(vector, k, filters, lexical=lexical,
+                                           term_cosines=terms, exclude_rows=exclude)
+
+
+@dataclass(frozen=True)
+class _Build:
+    """One build of a library folder from corpus files, in named steps: reuse the current
+    library if it is of these files and this model; else read the corpus, embed what is new,
+    index, and commit the new library to the folder."""
+
+    store: LibraryStore
+    files: list[Path]
+    layout: Layout | None
+    fingerprint: str
+    current: Library | None
+    embedder: Encoder
+    reporter: Reporter
+
+    @classmethod
+    def of(cls, store: LibraryStore, paths: Sequence[str | Path] | None, layout: Layout | None,
+           embedder: Encoder, reporter: Reporter, loaded: Library | None) -> _Build:
+        files = expand_paths(paths or [SEED_DIR])
+        current = (loaded if loaded is not None and _is_current(loaded, store)
+                   else _try_load(store))
+        return cls(store=store, files=files, layout=layout,
+                   fingerprint=fingerprint(files, layout), current=current,
+                   embedder=embedder, reporter=reporter)
+
+    def current_if_unchanged(self) -> Library | None:
+        """The current library, when it was built from these files, where they are, with
+        this model: then there is nothing to build."""
+        current = self.current
+        if (current is not None and current.manifest.corpus_fingerprint == self.fingerprint
+                and current.embedder_identity == self.embedder.identity
+                and _same_places(self.store.corpus_files(current.manifest), self.files)):
+            return current
+        return None
+
+    def run(self, engine: EmbeddingEngine | None, expected_generation: str | None
+            ) -> tuple[Library, int]:
+        """Build and commit under the folder's write lock: the library and the number of
+        texts embedded."""
+        with self.store.writing():
+            self._check_generation(expected_generation)
+            corpus = ingest(self.files, self.layout, reporter=self.reporter,
+                            parse_cache=self.store.parse_cache())
+            library, embedded = self._embed_and_index(corpus, engine)
+            self._commit(library, corpus)
+        return library, embedded
+
+    def _check_generation(self, expected: str | None) -> None:
+        store = self.store
+        if (expected is not None and store.exists()
+                and store.read_manifest().generation != expected):
+            raise LibraryChanged(f"{store.root} was rebuilt by another paperchat process "
+                                 "meanwhile; run the command again")
+
+    def _embed_and_index(self, corpus: Corpus, engine: EmbeddingEngine | None
+                         ) -> tuple[Library, int]:
+        embedder, current = self.embedder, self.current
+        cache = self.store.embedding_cache(embedder.identity, embedder.dim)
+        try:
+            return build_library(
+                corpus, embedder, fingerprint=self.fingerprint, layout=self.layout,
+                cache=cache, engine=engine, reporter=self.reporter,
+                previous=current if current is not None
+                and current.embedder_identity == embedder.identity else None)
+        finally:
+            cache.close()
+
+    def _commit(self, library: Library, corpus: Corpus) -> None:
+        # The files actually read (a refused file is no part of it), where they are.
+        library.manifest = library.manifest.model_copy(
+            update={"corpus": self.store.corpus_entries(corpus.files)})
+        with self.reporter.step("writing the library"):
+            self.store.save(library)
+
+
+@contextmanager
+def _build_errors(store: LibraryStore) -> Iterator[None]:
+    """A build's failures as the LibraryError that says what to do about each."""
+    try:
+        yield
+    except OSError as exc:  # a full disk, a read-only folder: while caching or writing
+        if not store.is_write_failure(exc):
+            raise  # not the library's: a corpus file, say (the CLI names its path)
+        raise store.write_error(exc) from None
+    except CacheError as exc:
+        if store.is_disk_full(exc):  # the cache is fine: the disk it is on is full
+            raise store.write_error(exc) from None
+        raise LibraryError(f"{exc}; delete it and run `paperchat ingest` again "
+                           "(it only holds vectors that can be recomputed)") from None
+    except EngineError as exc:
+        raise LibraryError(f"{exc} (the vectors embedded so far are kept: a new run "
+                           "resumes from them)") from None
+
+
+def _try_load(store: LibraryStore) -> Library | None:
+    """The previous build, for a build to reuse; None when there is none or it is
+    damaged (then the build, asked for with these files, replaces it). Reads never
+    come here: they open the library as it is, or fail."""
+    if not store.exists():
+        return None
+    try:
+        return store.load()
+    except LibraryError as exc:  # damaged: rebuilt from the corpus
+        log.warning("rebuilding the library: %s", exc)
+        return None
 
 
 def encoder_for(settings: Settings) -> Encoder:

@@ -9,7 +9,8 @@ themselves, and an interrupted build resumes from the last committed chunk.
 
 Vectors live in a flat file rather than in SQLite: a vector's blob in each B-tree row made
 the tree many times the size of its keys, and looking up a large corpus's texts slow; keys
-alone are looked up quickly, and the vectors are then read by row from a memory map.
+alone are quick to look up (`bench/incremental.py` times a re-ingest), and the vectors are
+then read by row from a memory map.
 A chunk's vectors are written and synced before its keys commit, so a key never points at
 a vector that is not on disk; a crash in between leaves unreferenced rows, never bad ones.
 """
@@ -20,11 +21,11 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from tqdm import tqdm
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -43,6 +44,10 @@ KEYS_FILE = "keys.sqlite"
 CHUNK = 512  # texts embedded and committed together
 _LOOKUP_BATCH = 500  # SQLite host parameters per query
 
+# A bar of (total, label), entered around the embedding; what it yields moves it on by a
+# number of texts done. The caller's reporter supplies it; this package draws none itself.
+CountedBar = Callable[[int, str], AbstractContextManager[Callable[[int], None]]]
+
 
 class CacheError(RuntimeError):
     """The cache is unreadable."""
@@ -51,6 +56,10 @@ class CacheError(RuntimeError):
 class EngineError(RuntimeError):
     """An embedding engine cannot run: not installed, its cluster unreachable, its workers
     failing."""
+
+
+def _no_bar(done: int) -> None:
+    """What moves no bar."""
 
 
 def text_digest(text: str) -> bytes:
@@ -190,11 +199,11 @@ class EmbeddingCache:
         texts: Sequence[str],
         embed: Callable[[Sequence[str]], np.ndarray] | EmbeddingEngine,
         *,
-        progress: bool = False,
+        bar: CountedBar | None = None,
     ) -> tuple[np.ndarray, int]:
         """Vectors for `texts`, embedding (and committing, chunk by chunk as each comes back)
-        only the unseen, with a progress bar (rate and ETA) on stderr if asked. `embed` is a
-        function of a chunk of texts, or an engine that streams chunks back.
+        only the unseen, moving `bar` (if given) as they come. `embed` is a function of a
+        chunk of texts, or an engine that streams chunks back.
 
         Returns the (n, dim) vectors and how many texts were embedded.
         """
@@ -208,14 +217,14 @@ class EmbeddingCache:
         pending = list(missing.items())
         # Longest first: batches of similar length waste no padding, and the ETA is honest.
         pending.sort(key=lambda item: -len(item[1]))
-        with tqdm(total=len(pending), desc=engine.label, unit="text", smoothing=0.1,
-                  disable=not progress or not pending) as bar:
+        shown = bar is not None and pending
+        with bar(len(pending), engine.label) if shown else nullcontext(_no_bar) as advance:
             chunks = engine.stream([text for _, text in pending], CHUNK) if pending else ()
             for rows, vectors in chunks:
                 chunk = [pending[row][0] for row in rows]
                 self.put(chunk, vectors)
                 known.update(zip(chunk, vectors, strict=True))
-                bar.update(len(chunk))
+                advance(len(chunk))
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32), 0
         return np.vstack([known[d] for d in digests]).astype(np.float32, copy=False), len(pending)

@@ -12,6 +12,7 @@ from bot import IngestError, Layout, ingest
 from bot.ingest import detect_layout, read_file, read_lines, readers
 from bot.ingest.names import split_title_authors
 from bot.paperbot import SEED_DIR
+from bot.reporting import Reporter
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +198,7 @@ def test_a_large_gzipped_jsonl_streams_with_a_progress_bar(tmp_path, capsys):
     path = tmp_path / "big.jsonl.gz"
     with gzip.open(path, "wt", encoding="utf-8") as fh:
         fh.writelines(json.dumps(r) + "\n" for r in records)
-    sightings, report = read_file(path, progress=True)
+    sightings, report = read_file(path, reporter=Reporter.terminal())
     assert report.records == 5000 and sightings[-1].title == "Paper 4999"
     err = capsys.readouterr().err
     assert "reading big.jsonl.gz" in err and "100%" in err  # bytes read against the file size

@@ -34,8 +34,8 @@ from bot.ingest.merge import build_paper, group_sightings
 from bot.ingest.parse_cache import ParseCache
 from bot.ingest.sighting import Sighting
 from bot.ingest.tally import ChunkTally
-from bot.progress import reading, step
 from bot.records import FileReport, IngestReport, Layout, Paper, RefusedFile, RejectedChunk
+from bot.reporting import SILENT, Reporter
 
 # Each layout's read, for a caller that names the layout.
 READERS = readers.read_by_layout()
@@ -71,7 +71,7 @@ def detect_layout(lines: Iterable[str], path: str = "<input>") -> Layout:
               f"{printable(sample[0])!r}. Name the layout with --layout if it is one of these.")
 
 
-def read_file(path: Path, layout: Layout | None = None, *, progress: bool = False
+def read_file(path: Path, layout: Layout | None = None, *, reporter: Reporter = SILENT
               ) -> tuple[list[Sighting], FileReport]:
     """A file's records and its report. Every non-blank line lies within a record's span
     (`Sighting.source.line` to `Sighting.last_line`) or a rejected chunk's (`line` and the
@@ -89,7 +89,7 @@ def read_file(path: Path, layout: Layout | None = None, *, progress: bool = Fals
     sightings: list[Sighting] = []
     rejected, warnings = ChunkTally(), ChunkTally()
     notes = LineNotes(name, rejected, warnings)
-    with reading(path, enabled=progress) as bar:
+    with reporter.reading(path) as bar:
         for item in READERS[layout](read_lines(path, notes, bar), name):
             if isinstance(item, RejectedChunk):
                 rejected.add(item)
@@ -104,7 +104,7 @@ def read_file(path: Path, layout: Layout | None = None, *, progress: bool = Fals
 
 
 def ingest(paths: Sequence[str | Path], layout: Layout | None = None, *,
-           progress: bool = False, parse_cache: ParseCache | None = None) -> Corpus:
+           reporter: Reporter = SILENT, parse_cache: ParseCache | None = None) -> Corpus:
     """Read, check and merge every file. A file that gives no record (not there, not a
     regular file, a subfolder, unreadable, binary, empty, of no known layout, every chunk
     rejected) is refused: it is named with the reason in `report.refused`, left out of
@@ -118,7 +118,7 @@ def ingest(paths: Sequence[str | Path], layout: Layout | None = None, *,
     keys: set[str] = set()
     for path in expand_paths(paths):
         try:
-            found, report = _read(path, layout, progress, parse_cache, keys)
+            found, report = _read(path, layout, reporter, parse_cache, keys)
         except FileRefused as exc:
             refused.append(RefusedFile(file=exc.file, reason=exc.reason))
             continue
@@ -134,7 +134,7 @@ def ingest(paths: Sequence[str | Path], layout: Layout | None = None, *,
     if parse_cache is not None:
         parse_cache.keep_only(keys)
     papers = []
-    with step(f"merging {len(sightings):,} records", enabled=progress):
+    with reporter.step(f"merging {len(sightings):,} records"):
         groups = group_sightings(sightings)
     for members in groups:
         papers.append(build_paper([sightings[i] for i in members]))
@@ -145,20 +145,20 @@ def ingest(paths: Sequence[str | Path], layout: Layout | None = None, *,
                   report=IngestReport(files=reports, refused=refused, papers=len(papers)))
 
 
-def _read(path: Path, layout: Layout | None, progress: bool, parse_cache: ParseCache | None,
+def _read(path: Path, layout: Layout | None, reporter: Reporter, parse_cache: ParseCache | None,
           keys: set[str]) -> tuple[list[Sighting], FileReport]:
     """read_file, through the parse cache when there is one (a file that cannot be read is
     refused before it is hashed)."""
     if parse_cache is None or unusable(path):
-        return read_file(path, layout, progress=progress)
+        return read_file(path, layout, reporter=reporter)
     key = parse_cache.key(path, file_digest(path), layout)
     keys.add(key)
     if parse_cache.holds(key):
-        with step(f"reading {path.name} as it was last read (unchanged)", enabled=progress):
+        with reporter.step(f"reading {path.name} as it was last read (unchanged)"):
             cached = parse_cache.get(key)
         if cached is not None:
             return cached
-    found, report = read_file(path, layout, progress=progress)
+    found, report = read_file(path, layout, reporter=reporter)
     parse_cache.put(key, found, report)
     return found, report
 

@@ -6,6 +6,7 @@ index everything.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -13,8 +14,8 @@ from bot.ingest import Corpus
 from bot.library.contents import Library, Manifest, document_text, sentence_rows_of
 from bot.library.lexical import LexicalIndex
 from bot.library.sentences import split_sentences
-from bot.progress import step
 from bot.records import Layout, Paper
+from bot.reporting import SILENT, Reporter
 from embeddings import EmbeddingCache, EmbeddingEngine, Encoder, Int8Vectors, VectorIndex
 
 HUB_NEIGHBOURS = 10  # a paper's hubness: mean cosine to this many nearest other papers
@@ -27,9 +28,9 @@ def paper_vectors(papers: list[Paper], spans: np.ndarray, vectors_of: dict[str, 
     its sentences' vectors, normalised; with no title (or no sentence), its whole text's.
 
     The sentences are embedded anyway, for evidence, so a titled paper costs one short
-    title more rather than a second pass over its abstract (about half the embedding time),
-    and the whole abstract counts, not only its first 256 tokens. On SciFact this scores
-    higher than the whole-text vector (nDCG@10 0.751 against 0.746 with the product path).
+    title more rather than a second pass over its whole abstract, and the whole abstract
+    counts, not only its first 256 tokens. On SciFact this scores higher than the whole-text
+    vector (README, "Retrieval quality"; `bench/quality.py`).
     Untitled text (CiteSeer's title-and-body) is better served by the whole-text vector.
     """
     out = np.zeros((len(rows), dim), dtype=np.float32)
@@ -122,77 +123,126 @@ def grown_hubness(index: VectorIndex, vectors: np.ndarray, old: np.ndarray) -> n
     return out
 
 
+@dataclass(frozen=True)
+class _Reuse:
+    """What a build takes from the previous one: each paper's row there if unchanged (else
+    -1), and every paper's sentence spans (an unchanged paper's copied, not split again)."""
+
+    reused: np.ndarray
+    spans: np.ndarray
+
+    @property
+    def fresh(self) -> np.ndarray:
+        return np.flatnonzero(self.reused < 0)
+
+    @property
+    def kept(self) -> np.ndarray:
+        return np.flatnonzero(self.reused >= 0)
+
+    def sentence_offsets(self) -> np.ndarray:
+        return np.searchsorted(self.spans[:, 0], np.arange(len(self.reused) + 1))
+
+
 def build_library(
     corpus: Corpus,
     embedder: Encoder,
     *,
     fingerprint: str,
-    corpus_paths: list[str],
     layout: Layout | None = None,
     cache: EmbeddingCache,
     previous: Library | None = None,
     engine: EmbeddingEngine | None = None,
-    progress: bool = False,
+    reporter: Reporter = SILENT,
 ) -> tuple[Library, int]:
     """Embed what the cache lacks (in this process, or on `engine`, which must run the same
-    model) and index everything. Returns the library and how many texts were embedded.
+    model) and index everything. Returns the library and how many texts were embedded; the
+    caller sets its manifest's corpus (the files it read, as the store records them).
 
     `previous`, a build by the same model, lends the sentences and vectors of every paper
-    whose title and abstract are unchanged: adding 1% to a large library reads them from
-    its files instead of looking up 700k texts in the cache.
+    whose title and abstract are unchanged: adding a few papers to a large library reads the
+    others' from its files instead of looking up all their texts in the cache.
     """
     papers = corpus.papers
-    reused = unchanged_rows(papers, previous)
-    with step(f"splitting {int((reused < 0).sum()):,} new abstracts into sentences",
-              enabled=progress):
-        spans = sentence_spans(papers, reused, previous)
-    fresh = np.flatnonzero(reused < 0)
-    texts = texts_to_embed(papers, spans, fresh)
+    plan = _reuse_plan(papers, previous, reporter)
+    texts = texts_to_embed(papers, plan.spans, plan.fresh)
     vectors, embedded = cache.embed(texts, engine or embedder.embed_documents,
-                                    progress=progress)
+                                    bar=reporter.counting)
     vectors_of = dict(zip(texts, vectors, strict=True))
-
-    dim = embedder.dim
-    doc_vectors = np.zeros((len(papers), dim), dtype=np.float32)
-    doc_vectors[fresh] = paper_vectors(papers, spans, vectors_of, fresh, dim)
-    sentence_vectors = Int8Vectors.zeros(len(spans), dim)
-    offsets = np.searchsorted(spans[:, 0], np.arange(len(papers) + 1))
-    fresh_sentences = sentence_rows_of(offsets, fresh)
-    for start in range(0, len(fresh_sentences), _QUANTIZE_ROWS):  # no float32 copy of all
-        rows = fresh_sentences[start : start + _QUANTIZE_ROWS]
-        sentence_vectors.put(rows, Int8Vectors.quantize(np.stack(
-            [vectors_of[papers[row].abstract[s:e]] for row, s, e in spans[rows]])))
-    kept = np.flatnonzero(reused >= 0)
-    if len(kept):
+    doc_vectors = _fresh_paper_vectors(papers, plan, vectors_of, embedder.dim)
+    sentence_vectors = _fresh_sentence_vectors(papers, plan, vectors_of, embedder.dim)
+    if len(plan.kept):
         assert previous is not None
-        with step(f"reusing the vectors of {len(kept):,} unchanged papers", enabled=progress):
-            doc_vectors[kept] = previous.doc_index.vectors(reused[kept])
-            sentence_vectors.put(sentence_rows_of(offsets, kept), previous.sentence_vectors.take(
-                sentence_rows_of(previous.sentence_offsets, reused[kept])))
-    with step("indexing vectors", enabled=progress):
-        appended = _appended_to(previous, reused)
-        if appended:  # a large graph grows by its new nodes; hubness changes near them only
-            doc_index = previous.doc_index.extended(doc_vectors[appended:],
-                                                    np.arange(appended, len(papers)))
-            paper_hubness = grown_hubness(doc_index, doc_vectors, previous.hubness)
-        else:
-            doc_index = VectorIndex.build(doc_vectors, np.arange(len(papers)))
-            paper_hubness = hubness(doc_index, doc_vectors)
-    with step("indexing terms (BM25)", enabled=progress):
+        with reporter.step(f"reusing the vectors of {len(plan.kept):,} unchanged papers"):
+            _copy_kept_vectors(plan, previous, doc_vectors, sentence_vectors)
+    with reporter.step("indexing vectors"):
+        doc_index, paper_hubness = _dense_index(doc_vectors, plan.reused, previous)
+    with reporter.step("indexing terms (BM25)"):
         lexical = LexicalIndex.build(
-            [document_text(p) for p in papers], previous_rows=reused,
+            [document_text(p) for p in papers], previous_rows=plan.reused,
             previous=previous.lexical if previous is not None else None)
     manifest = Manifest(
         model_name=embedder.name, model_sha256=embedder.weights_sha256,
-        encoder=embedder.backend, dim=dim,
-        papers=len(papers), sentences=len(spans), corpus_fingerprint=fingerprint,
-        corpus_paths=corpus_paths, layout=layout, generation="unsaved")
+        encoder=embedder.backend, dim=embedder.dim, papers=len(papers),
+        sentences=len(plan.spans), corpus_fingerprint=fingerprint, layout=layout,
+        generation="unsaved")
     library = Library(
-        papers=papers, report=corpus.report, doc_index=doc_index,
-        lexical=lexical, sentence_vectors=sentence_vectors, sentence_spans=spans,
-        hubness=paper_hubness,
+        papers=papers, report=corpus.report, doc_index=doc_index, lexical=lexical,
+        sentence_vectors=sentence_vectors, sentence_spans=plan.spans, hubness=paper_hubness,
         manifest=manifest)
     return library, embedded
+
+
+def _reuse_plan(papers: list[Paper], previous: Library | None, reporter: Reporter) -> _Reuse:
+    reused = unchanged_rows(papers, previous)
+    with reporter.step(f"splitting {int((reused < 0).sum()):,} new abstracts into sentences"):
+        spans = sentence_spans(papers, reused, previous)
+    return _Reuse(reused=reused, spans=spans)
+
+
+def _fresh_paper_vectors(papers: list[Paper], plan: _Reuse,
+                         vectors_of: dict[str, np.ndarray], dim: int) -> np.ndarray:
+    """Every paper's vector row: the fresh papers' filled in, the kept ones still zero."""
+    doc_vectors = np.zeros((len(papers), dim), dtype=np.float32)
+    doc_vectors[plan.fresh] = paper_vectors(papers, plan.spans, vectors_of, plan.fresh, dim)
+    return doc_vectors
+
+
+def _fresh_sentence_vectors(papers: list[Paper], plan: _Reuse,
+                            vectors_of: dict[str, np.ndarray], dim: int) -> Int8Vectors:
+    """Every sentence's int8 row: the fresh papers' quantized in blocks (never a float32
+    copy of them all), the kept ones still zero."""
+    sentence_vectors = Int8Vectors.zeros(len(plan.spans), dim)
+    spans = plan.spans
+    fresh_sentences = sentence_rows_of(plan.sentence_offsets(), plan.fresh)
+    for start in range(0, len(fresh_sentences), _QUANTIZE_ROWS):
+        rows = fresh_sentences[start : start + _QUANTIZE_ROWS]
+        sentence_vectors.put(rows, Int8Vectors.quantize(np.stack(
+            [vectors_of[papers[row].abstract[s:e]] for row, s, e in spans[rows]])))
+    return sentence_vectors
+
+
+def _copy_kept_vectors(plan: _Reuse, previous: Library, doc_vectors: np.ndarray,
+                       sentence_vectors: Int8Vectors) -> None:
+    """The unchanged papers' vectors and sentence vectors, as the previous build stored them."""
+    kept = plan.kept
+    doc_vectors[kept] = previous.doc_index.vectors(plan.reused[kept])
+    sentence_vectors.put(sentence_rows_of(plan.sentence_offsets(), kept),
+                         previous.sentence_vectors.take(
+                             sentence_rows_of(previous.sentence_offsets, plan.reused[kept])))
+
+
+def _dense_index(doc_vectors: np.ndarray, reused: np.ndarray, previous: Library | None
+                 ) -> tuple[VectorIndex, np.ndarray]:
+    """The paper index and each paper's hubness. A graph index that only gains papers grows
+    by its new nodes, and hubness changes only near them."""
+    appended = _appended_to(previous, reused)
+    if appended:
+        assert previous is not None
+        doc_index = previous.doc_index.extended(doc_vectors[appended:],
+                                                np.arange(appended, len(doc_vectors)))
+        return doc_index, grown_hubness(doc_index, doc_vectors, previous.hubness)
+    doc_index = VectorIndex.build(doc_vectors, np.arange(len(doc_vectors)))
+    return doc_index, hubness(doc_index, doc_vectors)
 
 
 def _appended_to(previous: Library | None, reused: np.ndarray) -> int:

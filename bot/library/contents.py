@@ -27,8 +27,8 @@ class FileCheck(BaseModel):
 
     size: int
     crc32: int | None = Field(None, description="None for the sentence vectors: the largest "
-                              "file (223 MB at 75k papers), memory-mapped, checked by size "
-                              "and header only.")
+                              "file (README, \"At 75k papers\"), memory-mapped, checked by "
+                              "size and header only.")
 
 
 class CorpusFile(BaseModel):

@@ -1,8 +1,8 @@
 """BM25 over title + abstract (bm25s), with English stop words and Snowball stemming.
 
 Exact terms — a method's name, a dataset, "D4PG" — are where a small embedding model is
-weakest; BM25 is strongest there. Fused with the dense scores it lifts SciFact nDCG@10 from
-0.622 to 0.729 (README, "Retrieval quality").
+weakest; BM25 is strongest there. Fused with the dense scores it lifts SciFact nDCG@10
+(README, "Retrieval quality"; `bench/quality.py`).
 
 bm25s precomputes every (document, term) score into a sparse matrix; a query's scores are
 one sparse product over its terms. Each paper's own terms are kept too, so "papers like this
@@ -36,9 +36,10 @@ def _tokenize(texts: Sequence[str], *, return_ids: bool):
 
 class _LuceneBM25(bm25s.BM25):
     """bm25s's Lucene BM25 with its (document, term) weights computed for all documents at
-    once in numpy, where bm25s loops over documents in Python (5 of the seconds of adding 1%
-    to 75k papers). The same arithmetic in the same precisions, so the same weights to the
-    bit, in the layout bm25s builds and reads (tests/test_lexical.py compares the two)."""
+    once in numpy, where bm25s loops over documents in Python (much of the time of adding a
+    few papers to a large library: `bench/incremental.py`). The same arithmetic in the same
+    precisions, so the same weights to the bit, in the layout bm25s builds and reads
+    (tests/test_lexical.py compares the two)."""
 
     def __init__(self):
         super().__init__(k1=1.2, b=0.75, method="lucene")

@@ -1,12 +1,7 @@
 """The library folder on disk: the one place that reads and writes it.
 
     manifest.json            written last, by rename: the commit point of a build
-    papers.<gen>.json        papers and the ingest report
-    docs.<gen>.faiss         paper vectors (FAISS)
-    lexical.<gen>/           BM25 index of the paper texts (bm25s; numpy arrays and JSON)
-    sentences.<gen>.npy      abstract-sentence vectors (int8, memory-mapped)
-    spans.<gen>.npy          (paper row, start, end) of each sentence
-    hubness.<gen>.npy        each paper's mean cosine to its nearest papers
+    <kind>.<gen>.<ext>       one per kind of `ARTIFACTS` below (lexical's is a folder)
     embedding-cache/         vectors by (model, text hash): outlives builds and formats
     parse-cache/             each corpus file's sightings as last read, by its bytes
     uploads/                 corpus files added through the web app
@@ -28,18 +23,20 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import os
 import secrets
 import shutil
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from bot.collector import collector_paused
 from bot.errors import LibraryError
 from bot.ingest import ParseCache, file_digest
 from bot.library.contents import FORMAT_VERSION, CorpusFile, FileCheck, Library, Manifest
@@ -61,13 +58,88 @@ _OWN_NAMES = frozenset({MANIFEST, LOCK, JOURNAL, f".{JOURNAL}.tmp", EMBEDDING_CA
                         PARSE_CACHE, UPLOADS, *LEGACY_EMBEDDING_CACHE})
 _LOW_SPACE = 16 << 20  # a failed write with less free than this is taken for a full disk
 _REBUILD = "re-run `paperchat ingest` to rebuild it"
-_UNCHECKED = ("sentences",)  # by size and header only: see FileCheck
 _READ_BLOCK = 1 << 22
 
 
 class _PaperFile(BaseModel):
     papers: list[Paper]
     report: IngestReport
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One kind of file a build writes, as `<kind>.<generation>.<ext>`."""
+
+    kind: str
+    ext: str
+    holds: str
+    write: Callable[[Library, Path], None]
+    read: Callable[[Path], Any]  # raises LibraryError for a damaged file
+    crc_checked: bool = True  # else by size and header only: see FileCheck
+    folder: bool = False
+
+
+def _write_papers(library: Library, path: Path) -> None:
+    paper_file = _PaperFile(papers=library.papers, report=library.report)
+    path.write_bytes(paper_file.model_dump_json().encode())
+
+
+def _read_papers(path: Path) -> _PaperFile:
+    try:
+        return _PaperFile.model_validate_json(path.read_bytes())
+    except (ValidationError, ValueError) as exc:
+        raise _damaged(path, exc) from None
+
+
+def _read_docs(path: Path) -> VectorIndex:
+    try:
+        return VectorIndex.read(path)
+    except IndexFileError as exc:
+        raise LibraryError(f"{exc}; {_REBUILD}") from None
+
+
+def _read_sentences(path: Path) -> Int8Vectors:
+    try:  # the largest file, of which a query reads only its candidates' rows
+        return Int8Vectors.open(path)
+    except (ValueError, OSError) as exc:
+        raise _damaged(path, exc) from None
+
+
+def _read_lexical(path: Path) -> LexicalIndex:
+    try:
+        return LexicalIndex.read(path)
+    except (OSError, ValueError, KeyError, EOFError, IndexError, TypeError) as exc:
+        raise _damaged(path, exc) from None
+
+
+def _read_array(path: Path, dtype: type) -> np.ndarray:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise _damaged(path, exc) from None
+    if array.dtype != dtype or array.ndim != 2:
+        raise LibraryError(f"{path} holds {array.dtype} of shape {array.shape}; {_REBUILD}")
+    return array
+
+
+# Written in this order, read in this order; the manifest names each by its kind.
+ARTIFACTS = (
+    Artifact("papers", "json", "papers and the ingest report", _write_papers, _read_papers),
+    Artifact("docs", "faiss", "paper vectors (FAISS)",
+             lambda library, path: library.doc_index.write(path), _read_docs),
+    Artifact("sentences", "npy", "abstract-sentence vectors (int8, memory-mapped)",
+             lambda library, path: library.sentence_vectors.save(path), _read_sentences,
+             crc_checked=False),
+    Artifact("spans", "npy", "(paper row, start, end) of each sentence",
+             lambda library, path: _save_npy(path, library.sentence_spans),
+             lambda path: _read_array(path, np.int32)),
+    Artifact("hubness", "npy", "each paper's mean cosine to its nearest papers",
+             lambda library, path: _save_npy(path, library.hubness.reshape(-1, 1)),
+             lambda path: _read_array(path, np.float32).ravel()),
+    Artifact("lexical", "bm25", "BM25 index of the paper texts (bm25s; numpy arrays, JSON)",
+             lambda library, path: library.lexical.write(path), _read_lexical, folder=True),
+)
+_UNCHECKED = frozenset(a.kind for a in ARTIFACTS if not a.crc_checked)
 
 
 class LibraryStore:
@@ -88,7 +160,7 @@ class LibraryStore:
         try:
             manifest = Manifest.model_validate_json(path.read_bytes())
         except (ValidationError, ValueError, OSError) as exc:
-            raise LibraryError(f"{path} is damaged ({_short(exc)}); {_REBUILD}") from None
+            raise _damaged(path, exc) from None
         if manifest.format_version != FORMAT_VERSION:
             raise LibraryError(f"{path} has format {manifest.format_version}, this paperchat "
                                f"reads {FORMAT_VERSION}; {_REBUILD}")
@@ -99,8 +171,7 @@ class LibraryStore:
         for attempt in range(2):
             manifest = self.read_manifest()
             try:
-                with collector_paused():
-                    return self._load(manifest)
+                return self._load(manifest)
             except FileNotFoundError:
                 if attempt:
                     raise LibraryError(f"{self.root}: files named by {MANIFEST} are missing; "
@@ -108,57 +179,31 @@ class LibraryStore:
         raise AssertionError("unreachable")
 
     def _load(self, manifest: Manifest) -> Library:
-        def path(kind: str) -> Path:
-            name = manifest.files.get(kind)
-            if not name or "/" in name or name.startswith("."):
-                raise LibraryError(f"{self.manifest_path} names no valid {kind} file; {_REBUILD}")
-            found = self.root / name
-            if not found.exists():
-                raise FileNotFoundError(found)
-            return found
-
         self._verify(manifest)
-        papers_path = path("papers")
-        try:
-            stored = _PaperFile.model_validate_json(papers_path.read_bytes())
-        except (ValidationError, ValueError) as exc:
-            raise LibraryError(f"{papers_path} is damaged ({_short(exc)}); {_REBUILD}") from None
-        docs_path = path("docs")
-        try:
-            doc_index = VectorIndex.read(docs_path)
-        except IndexFileError as exc:
-            raise LibraryError(f"{exc}; {_REBUILD}") from None
-        sentences_path = path("sentences")
-        try:  # the largest file, of which a query reads only its candidates' rows
-            vectors = Int8Vectors.open(sentences_path)
-        except (ValueError, OSError) as exc:
-            raise LibraryError(f"{sentences_path} is damaged ({_short(exc)}); {_REBUILD}") from None
-        spans = self._read_array(path("spans"), np.int32)
-        hubness = self._read_array(path("hubness"), np.float32).ravel()
-        lexical_path = path("lexical")
-        try:
-            lexical = LexicalIndex.read(lexical_path)
-        except (OSError, ValueError, KeyError, EOFError, IndexError, TypeError) as exc:
-            raise LibraryError(f"{lexical_path} is damaged ({_short(exc)}); {_REBUILD}") from None
-
-        problems = []
-        if len(stored.papers) != manifest.papers or doc_index.count != manifest.papers:
-            problems.append(f"{manifest.papers} papers in the manifest, {len(stored.papers)} in "
-                            f"{papers_path.name}, {doc_index.count} in {docs_path.name}")
-        if doc_index.dim != manifest.dim or vectors.shape[1:] != (manifest.dim,):
-            problems.append(f"vector dimension is not {manifest.dim}")
-        if len(vectors) != manifest.sentences or spans.shape != (manifest.sentences, 3):
-            problems.append(f"sentence files do not hold {manifest.sentences} sentences")
-        elif len(spans) and (spans[:, 0].min() < 0 or spans[:, 0].max() >= len(stored.papers)
-                             or np.any(np.diff(spans[:, 0]) < 0)):
-            problems.append("sentence spans point outside the papers")
-        if len(hubness) != manifest.papers or lexical.count != manifest.papers:
-            problems.append(f"hubness holds {len(hubness)} papers, BM25 {lexical.count}")
-        if problems:
+        paths: dict[str, Path] = {}
+        read: dict[str, Any] = {}
+        for artifact in ARTIFACTS:  # each checked for being there just before it is read
+            paths[artifact.kind] = self._artifact_path(manifest, artifact.kind)
+            read[artifact.kind] = artifact.read(paths[artifact.kind])
+        stored = read["papers"]
+        library = Library(papers=stored.papers, report=stored.report, doc_index=read["docs"],
+                          lexical=read["lexical"], sentence_vectors=read["sentences"],
+                          sentence_spans=read["spans"], hubness=read["hubness"],
+                          manifest=manifest)
+        if problems := _disagreements(library, paths):
             raise LibraryError(f"{self.root}: files disagree ({'; '.join(problems)}); {_REBUILD}")
-        return Library(papers=stored.papers, report=stored.report, doc_index=doc_index,
-                       lexical=lexical, sentence_vectors=vectors, sentence_spans=spans,
-                       hubness=hubness, manifest=manifest)
+        return library
+
+    def _artifact_path(self, manifest: Manifest, kind: str) -> Path:
+        """Where the manifest says this kind's file is; FileNotFoundError if it is not there
+        (a newer build may have just replaced it; `load` retries)."""
+        name = manifest.files.get(kind)
+        if not name or "/" in name or name.startswith("."):
+            raise LibraryError(f"{self.manifest_path} names no valid {kind} file; {_REBUILD}")
+        found = self.root / name
+        if not found.exists():
+            raise FileNotFoundError(found)
+        return found
 
     def _verify(self, manifest: Manifest) -> None:
         """Every file as the build wrote it: same size, same CRC-32. Raises FileNotFoundError
@@ -176,16 +221,6 @@ class LibraryStore:
                 raise LibraryError(f"{path} is damaged (its checksum differs from the one "
                                    f"the build recorded); {_REBUILD}")
 
-    @staticmethod
-    def _read_array(path: Path, dtype: type) -> np.ndarray:
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise LibraryError(f"{path} is damaged ({_short(exc)}); {_REBUILD}") from None
-        if array.dtype != dtype or array.ndim != 2:
-            raise LibraryError(f"{path} holds {array.dtype} of shape {array.shape}; {_REBUILD}")
-        return array
-
     def save(self, library: Library) -> None:
         """Write a new generation, commit it by renaming the manifest, drop older ones.
 
@@ -193,9 +228,7 @@ class LibraryStore:
         and raises LibraryError: the previous library stays as it was."""
         self.root.mkdir(parents=True, exist_ok=True)
         generation = secrets.token_hex(6)
-        files = {kind: f"{kind}.{generation}.{ext}" for kind, ext in
-                 [("papers", "json"), ("docs", "faiss"), ("sentences", "npy"), ("spans", "npy"),
-                  ("hubness", "npy"), ("lexical", "bm25")]}
+        files = {a.kind: f"{a.kind}.{generation}.{a.ext}" for a in ARTIFACTS}
         manifest_temp = f".{MANIFEST}.{generation}.tmp"
         written = [*files.values(), *(_temp_name(n) for n in files.values()), manifest_temp]
         previous = self._readable_manifest()
@@ -214,13 +247,9 @@ class LibraryStore:
         self._sweep(library.manifest)
 
     def _write_generation(self, library: Library, files: dict[str, str]) -> None:
-        paper_file = _PaperFile(papers=library.papers, report=library.report)
-        self._write(files["papers"], lambda p: p.write_bytes(paper_file.model_dump_json().encode()))
-        self._write(files["docs"], library.doc_index.write)
-        self._write(files["sentences"], library.sentence_vectors.save)
-        self._write(files["spans"], lambda p: _save_npy(p, library.sentence_spans))
-        self._write(files["hubness"], lambda p: _save_npy(p, library.hubness.reshape(-1, 1)))
-        self._write_dir(files["lexical"], library.lexical.write)
+        for artifact in ARTIFACTS:
+            write_one = self._write_dir if artifact.folder else self._write
+            write_one(files[artifact.kind], functools.partial(artifact.write, library))
 
     def is_disk_full(self, exc: BaseException) -> bool:
         return _is_disk_full(exc, self.root)
@@ -478,6 +507,31 @@ class LibraryStore:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _disagreements(library: Library, paths: dict[str, Path]) -> list[str]:
+    """How the files of one build disagree with each other or with their manifest."""
+    manifest, doc_index, vectors = library.manifest, library.doc_index, library.sentence_vectors
+    spans, papers = library.sentence_spans, library.papers
+    problems = []
+    if len(papers) != manifest.papers or doc_index.count != manifest.papers:
+        problems.append(f"{manifest.papers} papers in the manifest, {len(papers)} in "
+                        f"{paths['papers'].name}, {doc_index.count} in {paths['docs'].name}")
+    if doc_index.dim != manifest.dim or vectors.shape[1:] != (manifest.dim,):
+        problems.append(f"vector dimension is not {manifest.dim}")
+    if len(vectors) != manifest.sentences or spans.shape != (manifest.sentences, 3):
+        problems.append(f"sentence files do not hold {manifest.sentences} sentences")
+    elif len(spans) and (spans[:, 0].min() < 0 or spans[:, 0].max() >= len(papers)
+                         or np.any(np.diff(spans[:, 0]) < 0)):
+        problems.append("sentence spans point outside the papers")
+    if len(library.hubness) != manifest.papers or library.lexical.count != manifest.papers:
+        problems.append(f"hubness holds {len(library.hubness)} papers, "
+                        f"BM25 {library.lexical.count}")
+    return problems
+
+
+def _damaged(path: Path, exc: Exception) -> LibraryError:
+    return LibraryError(f"{path} is damaged ({_short(exc)}); {_REBUILD}")
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

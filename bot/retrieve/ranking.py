@@ -16,6 +16,8 @@ hubness is a paper's mean cosine to its nearest papers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from bot.library.contents import Library, sentence_rows_of
@@ -23,76 +25,110 @@ from bot.records import Filters, Hit
 from bot.settings import RetrievalSettings
 
 
+@dataclass(frozen=True)
+class _Signal:
+    """A per-paper score that adds to the ranking (BM25, term-weight cosines) and brings
+    its own best papers in as candidates: zero outside the allowed rows."""
+
+    values: np.ndarray
+    weight: float
+    scale: float | None  # what the values are divided by; None: added as they are
+
+    @classmethod
+    def of(cls, values: np.ndarray | None, weight: float, allowed: np.ndarray | None,
+           *, scaled: bool) -> _Signal | None:
+        """None when there is no such score or it weighs nothing. A scaled signal is scaled
+        by its best value in the whole library, before filters or exclusions: for a
+        reference paper that is its own text, so BM25 reads as a share of a perfect match."""
+        if values is None or weight <= 0:
+            return None
+        scale = float(values.max()) if scaled else None
+        return cls(values=_restricted(values, allowed), weight=weight, scale=scale)
+
+    def best_rows(self, n: int) -> np.ndarray:
+        return _top_positive_rows(self.values, n)
+
+    def added_to(self, scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        if self.scale is None:
+            return scores + self.weight * self.values[rows]
+        if self.scale > 0:
+            return scores + self.weight * self.values[rows] / self.scale
+        return scores
+
+
 class Retriever:
     def __init__(self, library: Library, settings: RetrievalSettings):
         self.library = library
         self.settings = settings
 
-    def rank(
-        self,
-        query_vector: np.ndarray,
-        k: int,
-        filters: Filters | None = None,
-        *,
-        lexical: np.ndarray | None = None,
-        term_cosines: np.ndarray | None = None,
-        exclude_rows: frozenset[int] = frozenset(),
-        paper_to_paper: bool = False,
-    ) -> list[Hit]:
-        """The k best papers. `lexical` holds every paper's BM25 score for the query;
-        `paper_to_paper` ranks papers like a reference paper instead of answering a question,
-        with `term_cosines` holding every paper's term-weight cosine to the reference."""
-        library, settings = self.library, self.settings
-        lexical_weight = (settings.similar_lexical_weight if paper_to_paper
-                          else settings.lexical_weight)
-        allowed = library.allowed_rows(filters)
-        if exclude_rows:
-            if allowed is None:
-                allowed = np.arange(len(library.papers), dtype=np.int64)
-            allowed = allowed[~np.isin(allowed, list(exclude_rows))]
-        wanted = max(k, settings.candidates)
-
-        _, dense_rows = library.doc_index.search(query_vector, wanted, allowed)
-        candidates = dense_rows[0][dense_rows[0] >= 0]
-        lexical_scale = 0.0
-        if lexical is not None and lexical_weight > 0:
-            # Scaled by the best match in the whole library, before filters or exclusions:
-            # for a reference paper that is its own text, so BM25 reads as a share of a
-            # perfect match.
-            lexical_scale = float(lexical.max())
-            lexical = _restricted(lexical, allowed)
-            candidates = np.union1d(candidates, _top_positive_rows(lexical, wanted))
-        term_weight = settings.similar_term_weight if paper_to_paper else 0.0
-        if term_cosines is not None and term_weight > 0:
-            term_cosines = _restricted(term_cosines, allowed)
-            candidates = np.union1d(candidates, _top_positive_rows(term_cosines, wanted))
+    def rank_for_question(self, query_vector: np.ndarray, k: int,
+                          filters: Filters | None = None, *,
+                          lexical: np.ndarray | None = None) -> list[Hit]:
+        """The k papers that best answer a question, each with its best sentence as evidence.
+        `lexical` holds every paper's BM25 score for the question."""
+        settings = self.settings
+        allowed = self.library.allowed_rows(filters)
+        bm25 = _Signal.of(lexical, settings.lexical_weight, allowed, scaled=True)
+        candidates = self._candidates(query_vector, k, allowed, [bm25])
         if len(candidates) == 0:
             return []
+        doc_scores = _cosines(self.library.doc_index.vectors(candidates), query_vector)
+        best_sentence, sentence_scores = self._best_sentences(query_vector, candidates)
+        relevance = self._blended(doc_scores, best_sentence, sentence_scores)
+        scores = _with_signals(relevance, candidates, [bm25])
+        return self._hits(candidates, scores, relevance, k, best_sentence)
 
-        doc_scores = _cosines(library.doc_index.vectors(candidates), query_vector)
-        relevance = doc_scores
-        best_sentence = np.full(len(candidates), -1, dtype=np.int64)
-        if not paper_to_paper:
-            best_sentence, sentence_scores = self._best_sentences(query_vector, candidates)
-            total = settings.dense_weight + settings.sentence_weight
-            if total > 0:
-                blended = (settings.dense_weight * doc_scores
-                           + settings.sentence_weight * sentence_scores) / total
-                relevance = np.where(best_sentence >= 0, blended, doc_scores)
-        scores = relevance
-        if paper_to_paper:
-            scores = scores - settings.hubness_weight * library.hubness[candidates]
-        if lexical is not None and lexical_scale > 0:
-            scores = scores + lexical_weight * lexical[candidates] / lexical_scale
-        if term_cosines is not None and term_weight > 0:
-            scores = scores + term_weight * term_cosines[candidates]
+    def rank_similar(self, vector: np.ndarray, k: int, filters: Filters | None = None, *,
+                     lexical: np.ndarray | None = None, term_cosines: np.ndarray | None = None,
+                     exclude_rows: frozenset[int] = frozenset()) -> list[Hit]:
+        """The k papers most like a reference (its vector; `lexical`, every paper's BM25
+        score with the reference's text as the query; `term_cosines`, every paper's
+        term-weight cosine to it), none of `exclude_rows`. Relevance is the cosine of the
+        two papers; hubness counts against a paper."""
+        settings, library = self.settings, self.library
+        allowed = _without(library.allowed_rows(filters), exclude_rows, len(library.papers))
+        signals = [_Signal.of(lexical, settings.similar_lexical_weight, allowed, scaled=True),
+                   _Signal.of(term_cosines, settings.similar_term_weight, allowed, scaled=False)]
+        candidates = self._candidates(vector, k, allowed, signals)
+        if len(candidates) == 0:
+            return []
+        relevance = _cosines(library.doc_index.vectors(candidates), vector)
+        scores = relevance - settings.hubness_weight * library.hubness[candidates]
+        return self._hits(candidates, _with_signals(scores, candidates, signals), relevance, k)
 
+    def _candidates(self, vector: np.ndarray, k: int, allowed: np.ndarray | None,
+                    signals: list[_Signal | None]) -> np.ndarray:
+        """The allowed papers worth scoring: the nearest by vector, and each signal's best."""
+        wanted = max(k, self.settings.candidates)
+        _, dense_rows = self.library.doc_index.search(vector, wanted, allowed)
+        candidates = dense_rows[0][dense_rows[0] >= 0]
+        for signal in signals:
+            if signal is not None:
+                candidates = np.union1d(candidates, signal.best_rows(wanted))
+        return candidates
+
+    def _blended(self, doc_scores: np.ndarray, best_sentence: np.ndarray,
+                 sentence_scores: np.ndarray) -> np.ndarray:
+        """Relevance to a question: the paper's cosine blended with its best sentence's, for
+        papers that have one."""
+        settings = self.settings
+        total = settings.dense_weight + settings.sentence_weight
+        if total <= 0:
+            return doc_scores
+        blended = (settings.dense_weight * doc_scores
+                   + settings.sentence_weight * sentence_scores) / total
+        return np.where(best_sentence >= 0, blended, doc_scores)
+
+    def _hits(self, candidates: np.ndarray, scores: np.ndarray, relevance: np.ndarray, k: int,
+              best_sentence: np.ndarray | None = None) -> list[Hit]:
+        """The k best-scored candidates as hits, best first (ties in candidate order)."""
+        library = self.library
         order = np.argsort(-scores, kind="stable")[:k]
         return [
             Hit(paper=library.papers[int(candidates[i])], score=round(float(scores[i]), 4),
                 relevance=round(float(relevance[i]), 4),
                 evidence=library.sentence_text(int(best_sentence[i]))
-                if best_sentence[i] >= 0 else None)
+                if best_sentence is not None and best_sentence[i] >= 0 else None)
             for i in order
         ]
 
@@ -134,8 +170,26 @@ class Retriever:
 
 def _cosines(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
     """vectors @ query, on this thread. A few hundred rows are too few for BLAS's threads:
-    handing them over cost 10 ms per query while other work held the cores (0.2 ms here)."""
+    handing them over is slow while other work holds the cores (README, "At 75k papers")."""
     return np.einsum("ij,j->i", vectors, query)
+
+
+def _with_signals(scores: np.ndarray, rows: np.ndarray, signals: list[_Signal | None]
+                  ) -> np.ndarray:
+    for signal in signals:
+        if signal is not None:
+            scores = signal.added_to(scores, rows)
+    return scores
+
+
+def _without(allowed: np.ndarray | None, excluded: frozenset[int], count: int
+             ) -> np.ndarray | None:
+    """The allowed rows (None: all `count` papers) less the excluded ones."""
+    if not excluded:
+        return allowed
+    if allowed is None:
+        allowed = np.arange(count, dtype=np.int64)
+    return allowed[~np.isin(allowed, list(excluded))]
 
 
 def _restricted(scores: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:

@@ -22,7 +22,9 @@ from bot.errors import PaperchatError, SettingsError
 from bot.ingest import readers
 from bot.paperbot import PaperBot
 from bot.records import Filters, Hit, Layout, Paper
+from bot.reporting import Reporter
 from bot.settings import Engine, Settings, get_settings, parse_credentials
+from bot.surfaces.process import collector_paused
 
 REFUSED = 3  # exit code: the library was built, but some corpus files were refused
 
@@ -202,8 +204,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     return get_settings(llm=flags, embedding=engine)
 
 
-def _progress() -> bool:
-    return sys.stderr.isatty()
+def _reporter() -> Reporter:
+    """Bars and timed steps when a person watches stderr; nothing in a log or a pipe."""
+    return Reporter.terminal() if sys.stderr.isatty() else Reporter.silent()
 
 
 def _open(args: argparse.Namespace) -> PaperBot:
@@ -222,7 +225,8 @@ def _open(args: argparse.Namespace) -> PaperBot:
 
 
 def _library(args: argparse.Namespace) -> PaperBot:
-    return PaperBot.open_or_build(args.index, settings=args.settings, progress=_progress())
+    with collector_paused():  # a library's many small objects, loaded at once: see there
+        return PaperBot.open_or_build(args.index, settings=args.settings, reporter=_reporter())
 
 
 def _serve(args: argparse.Namespace, _: Filters | None) -> int:
@@ -230,8 +234,9 @@ def _serve(args: argparse.Namespace, _: Filters | None) -> int:
 
     layout = Layout(args.layout) if args.layout else None
     if args.paths:
-        bot = PaperBot.from_corpus(args.paths, args.index, layout=layout,
-                                   settings=args.settings, progress=_progress())
+        with collector_paused():
+            bot = PaperBot.from_corpus(args.paths, args.index, layout=layout,
+                                       settings=args.settings, reporter=_reporter())
     else:
         bot = _open(args)
     server = args.settings.server
@@ -256,11 +261,12 @@ def _logins(auth_file: str | None, setting: SecretStr | None) -> list[tuple[str,
 
 def _ingest(args: argparse.Namespace, _: Filters | None) -> int:
     layout = Layout(args.layout) if args.layout else None
-    if args.add:
-        bot = _library(args).add(args.paths, layout=layout, progress=_progress())
-    else:
-        bot = PaperBot.from_corpus(args.paths, args.index, layout=layout,
-                                   settings=args.settings, progress=_progress())
+    with collector_paused():
+        if args.add:
+            bot = _library(args).add(args.paths, layout=layout, reporter=_reporter())
+        else:
+            bot = PaperBot.from_corpus(args.paths, args.index, layout=layout,
+                                       settings=args.settings, reporter=_reporter())
     print(bot.report.render())  # the refused files first: what is not in the library
     print(f"library: {bot.store.root if bot.store else '(not saved)'} "
           f"({len(bot.papers)} papers, {bot.last_embedded} texts embedded)")
@@ -311,7 +317,7 @@ def _eval(args: argparse.Namespace, _: Filters | None) -> int:
     from bot.surfaces.evaluate import evaluate  # pytrec_eval loads only for this command
 
     result = evaluate(args.dataset, split=args.split, task=args.task, index_dir=args.index,
-                      progress=_progress())
+                      reporter=_reporter())
     print(result.model_dump_json(indent=2) if args.json else result.render())
     return 0
 

@@ -18,12 +18,13 @@ from typing import Literal
 import numpy as np
 import pytrec_eval
 from pydantic import BaseModel, Field
-from tqdm import tqdm
 
 from bot.errors import PaperchatError
 from bot.paperbot import PaperBot
 from bot.records import Hit
+from bot.reporting import SILENT, Reporter
 from bot.settings import Settings, get_settings
+from bot.surfaces.process import collector_paused
 
 Task = Literal["search", "similar"]
 DEPTH = 100  # ranked papers per query: enough for Recall@100
@@ -108,7 +109,7 @@ def evaluate(
     task: Task = "search",
     index_dir: str | Path | None = None,
     settings: Settings | None = None,
-    progress: bool = False,
+    reporter: Reporter = SILENT,
     bot: PaperBot | None = None,
 ) -> EvalResult:
     """Build (or reuse) the dataset's library, run every judged query, score the rankings."""
@@ -122,7 +123,8 @@ def evaluate(
     texts = read_queries(dataset_dir / "queries.jsonl") if task == "search" else {}
     if bot is None:
         cache = Path(index_dir) if index_dir else settings.home / "eval" / dataset_dir.name
-        bot = PaperBot.from_corpus([corpus], cache, settings=settings, progress=progress)
+        with collector_paused():  # a run of its own (the CLI's eval, the bench scripts)
+            bot = PaperBot.from_corpus([corpus], cache, settings=settings, reporter=reporter)
 
     if task == "search":
         missing = sorted(set(qrels) - set(texts))
@@ -146,10 +148,12 @@ def evaluate(
 
     run: dict[str, dict[str, float]] = {}
     started = time.perf_counter()
-    for query_id in tqdm(list(qrels), desc=f"{task} queries", unit="q", disable=not progress):
-        hits = run_query(query_id)
-        # Scores descending by rank, so ties can't reorder what the ranking decided.
-        run[query_id] = {h.paper.id: float(len(hits) - i) for i, h in enumerate(hits)}
+    with reporter.counting(len(qrels), f"{task} queries", unit="q") as advance:
+        for query_id in qrels:
+            hits = run_query(query_id)
+            # Scores descending by rank, so ties can't reorder what the ranking decided.
+            run[query_id] = {h.paper.id: float(len(hits) - i) for i, h in enumerate(hits)}
+            advance(1)
     elapsed = time.perf_counter() - started
     return EvalResult(dataset=dataset_dir.name, split=split, task=task, queries=len(qrels),
                       papers=len(bot.papers), metrics=score_run(qrels, run, _MEASURES[task]),

@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.errors import PaperchatError, QueryError
 from bot.ingest import readers
 from bot.paperbot import PaperBot
+from bot.reporting import SILENT, Reporter
 
 # What the upload tab takes, in words a reader of the page understands (no command flags).
 ACCEPTED = readers.accepted()
@@ -47,7 +48,7 @@ class UploadDesk:
         self._lock = threading.Lock()
 
     def add(self, bot: PaperBot, files: Sequence[str | Path],
-            *, progress: bool = False) -> UploadOutcome:
+            *, reporter: Reporter = SILENT) -> UploadOutcome:
         """`files` are the uploaded copies, named as the user's files were (Gradio keeps
         the name). Raises UploadRefused when none joins the library, QueryError for no
         file at all, and the library's own errors as they are."""
@@ -63,10 +64,10 @@ class UploadDesk:
             else:
                 wanted.append(upload)
         with self._lock:
-            return self._merge(bot, wanted, refused, progress)
+            return self._merge(bot, wanted, refused, reporter)
 
     def _merge(self, bot: PaperBot, wanted: list[Path],
-               refused: list[tuple[str | None, str]], progress: bool) -> UploadOutcome:
+               refused: list[tuple[str | None, str]], reporter: Reporter) -> UploadOutcome:
         assert bot.store is not None
         created: list[Path] = []
         name_of: dict[Path, str] = {}
@@ -79,7 +80,7 @@ class UploadDesk:
             if not name_of:
                 raise UploadRefused(refusal(refused))
             papers_before = bot.store.read_manifest().papers
-            grown = bot.add(list(name_of), progress=progress)
+            grown = bot.add(list(name_of), reporter=reporter)
         except PaperchatError as exc:
             _remove(created)
             if isinstance(exc, UploadRefused):

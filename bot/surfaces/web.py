@@ -26,6 +26,7 @@ from bot.errors import PaperchatError, QueryError  # noqa: E402
 from bot.ingest import readers  # noqa: E402
 from bot.paperbot import PaperBot  # noqa: E402
 from bot.records import Filters, Hit, Paper  # noqa: E402
+from bot.reporting import Reporter  # noqa: E402
 from bot.retrieve.query import clean_query  # noqa: E402
 from bot.surfaces.cards import render_card  # noqa: E402
 from bot.surfaces.export import to_bibtex, to_csv  # noqa: E402
@@ -255,7 +256,7 @@ def build_app(bot: PaperBot) -> gr.Blocks:
             plus them (only new text is embedded), and answer from the new library."""
             try:
                 progress(0, desc="Reading the files")
-                outcome = desk.add(served.bot, files or [], progress=True)
+                outcome = desk.add(served.bot, files or [], reporter=Reporter.terminal())
             except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
                 message = message_of(exc)
                 gr.Warning(message)  # and in the report area, where it stays
