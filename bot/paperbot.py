@@ -6,8 +6,6 @@ import functools
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,32 +13,24 @@ import numpy as np
 from bot.answer import AnswerContext, answerer_for
 from bot.answer.templates import Templates
 from bot.errors import LibraryError, QueryError
-from bot.ingest import Corpus, expand_paths, fingerprint, ingest
-from bot.library.build import build_library
+from bot.ingest import expand_paths
 from bot.library.contents import Library
+from bot.library.embedding import encoder_for, engine_for
 from bot.library.store import LibraryStore
+from bot.library.update import LibraryBuild, LibraryChanged, build_errors
 from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper
 from bot.reporting import SILENT, Reporter
 from bot.retrieve.query import clean_query
 from bot.retrieve.ranking import Retriever
 from bot.retrieve.reference import row_of_reference, row_of_text
-from bot.settings import EmbeddingSettings, Engine, Settings, get_settings
+from bot.settings import Engine, Settings, get_settings
 from embeddings import (
-    CacheError,
-    EmbeddingEngine,
     Encoder,
-    EncoderSpec,
-    EngineError,
-    make_encoder,
 )
 
 SEED_DIR = Path(__file__).parent / "seed"
 ADD_ATTEMPTS = 3  # an add that finds the library rebuilt under it starts over
 log = logging.getLogger(__name__)
-
-
-class LibraryChanged(LibraryError):
-    """Another process rebuilt the library between reading and writing it."""
 
 
 class PaperBot:
@@ -92,14 +82,14 @@ class PaperBot:
         settings = settings or get_settings()
         embedder = embedder or encoder_for(settings)
         store = LibraryStore(Path(index_dir) if index_dir else settings.library_dir)
-        build = _Build.of(store, paths, layout, embedder, reporter, loaded)
+        build = LibraryBuild.of(store, paths or [SEED_DIR], layout, embedder, reporter, loaded)
         if (current := build.current_if_unchanged()) is not None:
             store.tidy(current.manifest)  # a build killed after its commit left files behind
             return cls(current, embedder=embedder, settings=settings, store=store)
         # Before the long parse, so that an engine that cannot run fails at once.
-        embedding_engine = _engine(settings.embedding, embedder, engine=engine,
+        embedding_engine = engine_for(settings.embedding, embedder, engine=engine,
                                    ray_address=ray_address)
-        with _build_errors(store):
+        with build_errors(store):
             library, embedded = build.run(embedding_engine, expected_generation)
         bot = cls(library, embedder=embedder, settings=settings, store=store)
         bot.last_embedded = embedded
@@ -259,153 +249,8 @@ class PaperBot:
                                            term_cosines=terms, exclude_rows=exclude)
 
 
-@dataclass(frozen=True)
-class _Build:
-    """One build of a library folder from corpus files, in named steps: reuse the current
-    library if it is of these files and this model; else read the corpus, embed what is new,
-    index, and commit the new library to the folder."""
-
-    store: LibraryStore
-    files: list[Path]
-    layout: Layout | None
-    fingerprint: str
-    current: Library | None
-    embedder: Encoder
-    reporter: Reporter
-
-    @classmethod
-    def of(cls, store: LibraryStore, paths: Sequence[str | Path] | None, layout: Layout | None,
-           embedder: Encoder, reporter: Reporter, loaded: Library | None) -> _Build:
-        files = expand_paths(paths or [SEED_DIR])
-        current = (loaded if loaded is not None and _is_current(loaded, store)
-                   else _try_load(store))
-        return cls(store=store, files=files, layout=layout,
-                   fingerprint=fingerprint(files, layout), current=current,
-                   embedder=embedder, reporter=reporter)
-
-    def current_if_unchanged(self) -> Library | None:
-        """The current library, when it was built from these files, where they are, with
-        this model: then there is nothing to build."""
-        current = self.current
-        if (current is not None and current.manifest.corpus_fingerprint == self.fingerprint
-                and current.embedder_identity == self.embedder.identity
-                and _same_places(self.store.corpus_files(current.manifest), self.files)):
-            return current
-        return None
-
-    def run(self, engine: EmbeddingEngine | None, expected_generation: str | None
-            ) -> tuple[Library, int]:
-        """Build and commit under the folder's write lock: the library and the number of
-        texts embedded."""
-        with self.store.writing():
-            self._check_generation(expected_generation)
-            corpus = ingest(self.files, self.layout, reporter=self.reporter,
-                            parse_cache=self.store.parse_cache())
-            library, embedded = self._embed_and_index(corpus, engine)
-            self._commit(library, corpus)
-        return library, embedded
-
-    def _check_generation(self, expected: str | None) -> None:
-        store = self.store
-        if (expected is not None and store.exists()
-                and store.read_manifest().generation != expected):
-            raise LibraryChanged(f"{store.root} was rebuilt by another paperchat process "
-                                 "meanwhile; run the command again")
-
-    def _embed_and_index(self, corpus: Corpus, engine: EmbeddingEngine | None
-                         ) -> tuple[Library, int]:
-        embedder, current = self.embedder, self.current
-        cache = self.store.embedding_cache(embedder.identity, embedder.dim)
-        try:
-            return build_library(
-                corpus, embedder, fingerprint=self.fingerprint, layout=self.layout,
-                cache=cache, engine=engine, reporter=self.reporter,
-                previous=current if current is not None
-                and current.embedder_identity == embedder.identity else None)
-        finally:
-            cache.close()
-
-    def _commit(self, library: Library, corpus: Corpus) -> None:
-        # The files actually read (a refused file is no part of it), where they are.
-        library.manifest = library.manifest.model_copy(
-            update={"corpus": self.store.corpus_entries(corpus.files)})
-        with self.reporter.step("writing the library"):
-            self.store.save(library)
-
-
-@contextmanager
-def _build_errors(store: LibraryStore) -> Iterator[None]:
-    """A build's failures as the LibraryError that says what to do about each."""
-    try:
-        yield
-    except OSError as exc:  # a full disk, a read-only folder: while caching or writing
-        if not store.is_write_failure(exc):
-            raise  # not the library's: a corpus file, say (the CLI names its path)
-        raise store.write_error(exc) from None
-    except CacheError as exc:
-        if store.is_disk_full(exc):  # the cache is fine: the disk it is on is full
-            raise store.write_error(exc) from None
-        raise LibraryError(f"{exc}; delete it and run `paperchat ingest` again "
-                           "(it only holds vectors that can be recomputed)") from None
-    except EngineError as exc:
-        raise LibraryError(f"{exc} (the vectors embedded so far are kept: a new run "
-                           "resumes from them)") from None
-
-
-def _try_load(store: LibraryStore) -> Library | None:
-    """The previous build, for a build to reuse; None when there is none or it is
-    damaged (then the build, asked for with these files, replaces it). Reads never
-    come here: they open the library as it is, or fail."""
-    if not store.exists():
-        return None
-    try:
-        return store.load()
-    except LibraryError as exc:  # damaged: rebuilt from the corpus
-        log.warning("rebuilding the library: %s", exc)
-        return None
-
-
-def encoder_for(settings: Settings) -> Encoder:
-    """The encoder the settings name, its derived files kept under the settings' home."""
-    embedding = settings.embedding
-    return make_encoder(EncoderSpec(model=embedding.model, kind=embedding.encoder,
-                                    cache_dir=settings.cache_dir))
-
-
-def _engine(embedding: EmbeddingSettings, embedder: Encoder, *, engine: Engine | None,
-            ray_address: str | None) -> EmbeddingEngine | None:
-    """None for this process; a Ray engine (Ray imported only now) for "ray". `engine` and
-    `ray_address`, when given, override the settings'."""
-    engine = engine or embedding.engine
-    ray_address = ray_address or embedding.ray_address
-    if engine == "local":
-        if ray_address:
-            raise LibraryError("a Ray address needs the Ray engine (engine='ray', --engine ray)")
-        return None
-    if engine != "ray":
-        raise LibraryError(f"no embedding engine {engine!r}: choose 'local' or 'ray'")
-    from embeddings.ray_engine import RayEngine  # Ray itself is imported by the engine
-
-    try:
-        return RayEngine(embedder, address=ray_address)
-    except EngineError as exc:
-        raise LibraryError(str(exc)) from None
-
-
 def _check_k(k: int) -> None:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
         raise QueryError(f"k must be a whole number from 1 to 1000, not {k!r}")
 
 
-def _same_places(stored: list[Path], files: list[Path]) -> bool:
-    """Whether the library's corpus, as stored, is among these files where they are now."""
-    given = {Path(f).expanduser().resolve() for f in files}
-    return all(path in given for path in stored)
-
-
-def _is_current(library: Library, store: LibraryStore) -> bool:
-    """Whether the folder still holds this build (no other process has rebuilt it since)."""
-    try:
-        return store.exists() and store.read_manifest().generation == library.manifest.generation
-    except LibraryError:
-        return False
