@@ -24,6 +24,7 @@ from bot.paperbot import PaperBot
 from bot.records import Filters, Hit, Layout, Paper
 from bot.reporting import Reporter
 from bot.settings import Engine, Settings, get_settings, parse_credentials
+from bot.surfaces.evaluate import Task
 from bot.surfaces.process import collector_paused
 
 REFUSED = 3  # exit code: the library was built, but some corpus files were refused
@@ -96,58 +97,73 @@ def _parser() -> argparse.ArgumentParser:
         prog="paperchat",
         description="Ask a corpus of research papers a question; get an answer that cites them.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in (_serve_command, _ingest_command, _search_command, _ask_command,
+                        _similar_command, _papers_command, _eval_command):
+        add_command(commands)
+    return parser
 
-    def command(name: str, run, help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help)
-        sub.set_defaults(run=run)
-        sub.add_argument("--index", metavar="DIR",
-                         help="library folder: new, empty, or holding a library (default: "
-                              "$PAPERCHAT_INDEX_DIR or the user data folder)")
-        return sub
 
-    def with_corpus(sub: argparse.ArgumentParser, required: bool) -> None:
-        sub.add_argument("paths", nargs="+" if required else "*", metavar="PATHS",
-                         help="listing or JSONL files, or folders of them"
-                              + ("" if required else " (default: the library as built; the "
-                                 "bundled seed corpus if the default library has none)"))
-        sub.add_argument("--layout", choices=readers.layout_choices(),
-                         help="read every file in this layout instead of detecting it")
+Commands = argparse._SubParsersAction  # what add_subparsers returns: the commands to add to
 
-    def with_output(sub: argparse.ArgumentParser, k: int | None) -> None:
-        if k is not None:
-            sub.add_argument("-k", type=int, default=k, help=f"how many papers (default {k})")
-        sub.add_argument("--json", action="store_true", help="print the result as JSON")
-        group = sub.add_argument_group("filters")
-        group.add_argument("--year-from", type=int, metavar="YEAR")
-        group.add_argument("--year-to", type=int, metavar="YEAR")
-        group.add_argument("--author", help="substring of an author name")
-        group.add_argument("--category", help="e.g. cs.LG or LG")
-        group.add_argument("--has-code", action=argparse.BooleanOptionalAction, default=None)
 
-    def with_llm(sub: argparse.ArgumentParser) -> None:
-        group = sub.add_argument_group(
-            "language model", "have an OpenAI-compatible chat server write the answer from the "
-                              "papers that answer the question (default: quotes only)")
-        group.add_argument("--llm-url", metavar="URL",
-                           help="base URL up to /v1, e.g. http://127.0.0.1:11434/v1")
-        group.add_argument("--llm-model", metavar="NAME", help="model name on that server")
-        group.add_argument("--llm-api-key", metavar="KEY", help="sent as a bearer token")
-        group.add_argument("--llm-timeout", type=float, metavar="SECONDS",
-                           help="longest wait for the server (default 60)")
-        group.add_argument("--llm-temperature", type=float, metavar="T",
-                           help="sampling temperature (default 0)")
+def _command(commands: Commands, name: str, run, help: str) -> argparse.ArgumentParser:
+    sub = commands.add_parser(name, help=help, description=help)
+    sub.set_defaults(run=run)
+    sub.add_argument("--index", metavar="DIR",
+                     help="library folder: new, empty, or holding a library (default: "
+                          "$PAPERCHAT_INDEX_DIR or the user data folder)")
+    return sub
 
-    sub = command("serve", _serve, "serve the web chat")
-    with_corpus(sub, required=False)
+
+def _with_corpus(sub: argparse.ArgumentParser, required: bool) -> None:
+    sub.add_argument("paths", nargs="+" if required else "*", metavar="PATHS",
+                     help="listing or JSONL files, or folders of them"
+                          + ("" if required else " (default: the library as built; the "
+                             "bundled seed corpus if the default library has none)"))
+    sub.add_argument("--layout", choices=readers.layout_choices(),
+                     help="read every file in this layout instead of detecting it")
+
+
+def _with_output(sub: argparse.ArgumentParser, k: int | None) -> None:
+    if k is not None:
+        sub.add_argument("-k", type=int, default=k, help=f"how many papers (default {k})")
+    sub.add_argument("--json", action="store_true", help="print the result as JSON")
+    group = sub.add_argument_group("filters")
+    group.add_argument("--year-from", type=int, metavar="YEAR")
+    group.add_argument("--year-to", type=int, metavar="YEAR")
+    group.add_argument("--author", help="substring of an author name")
+    group.add_argument("--category", help="e.g. cs.LG or LG")
+    group.add_argument("--has-code", action=argparse.BooleanOptionalAction, default=None)
+
+
+def _with_llm(sub: argparse.ArgumentParser) -> None:
+    group = sub.add_argument_group(
+        "language model", "have an OpenAI-compatible chat server write the answer from the "
+                          "papers that answer the question (default: quotes only)")
+    group.add_argument("--llm-url", metavar="URL",
+                       help="base URL up to /v1, e.g. http://127.0.0.1:11434/v1")
+    group.add_argument("--llm-model", metavar="NAME", help="model name on that server")
+    group.add_argument("--llm-api-key", metavar="KEY", help="sent as a bearer token")
+    group.add_argument("--llm-timeout", type=float, metavar="SECONDS",
+                       help="longest wait for the server (default 60)")
+    group.add_argument("--llm-temperature", type=float, metavar="T",
+                       help="sampling temperature (default 0)")
+
+
+def _serve_command(commands: Commands) -> None:
+    sub = _command(commands, "serve", _serve, "serve the web chat")
+    _with_corpus(sub, required=False)
     sub.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     sub.add_argument("--port", type=_port, help="port (default 7860; 0 picks a free one)")
-    with_llm(sub)
+    _with_llm(sub)
     sub.add_argument("--auth-file", metavar="FILE",
                      help="require a login: one 'user:password' a line (default: "
                           "$PAPERCHAT_SERVER__AUTH, else no login)")
 
-    sub = command("ingest", _ingest, "build or update a library from listing files")
-    with_corpus(sub, required=True)
+
+def _ingest_command(commands: Commands) -> None:
+    sub = _command(commands, "ingest", _ingest, "build or update a library from listing files")
+    _with_corpus(sub, required=True)
     sub.add_argument("--add", action="store_true",
                      help="add the files to the library's corpus instead of replacing it")
     sub.add_argument("--engine", choices=get_args(Engine),
@@ -158,32 +174,41 @@ def _parser() -> argparse.ArgumentParser:
                      help="the Ray cluster to use with --engine ray, e.g. ray://head:10001 "
                           "(default: $RAY_ADDRESS, else a local Ray)")
 
-    sub = command("search", _search, "the papers that best match a query")
+
+def _search_command(commands: Commands) -> None:
+    sub = _command(commands, "search", _search, "the papers that best match a query")
     sub.add_argument("query")
-    with_output(sub, k=10)
+    _with_output(sub, k=10)
 
-    sub = command("ask", _ask, "answer a question, citing the papers that answer it")
+
+def _ask_command(commands: Commands) -> None:
+    sub = _command(commands, "ask", _ask, "answer a question, citing the papers that answer it")
     sub.add_argument("question")
-    with_output(sub, k=5)
-    with_llm(sub)
+    _with_output(sub, k=5)
+    _with_llm(sub)
 
-    sub = command("similar", _similar,
-                  "papers similar to a paper (id, arXiv id or title) or to pasted text")
+
+def _similar_command(commands: Commands) -> None:
+    sub = _command(commands, "similar", _similar,
+                   "papers similar to a paper (id, arXiv id or title) or to pasted text")
     sub.add_argument("ref", metavar="REF")
-    with_output(sub, k=5)
+    _with_output(sub, k=5)
 
-    sub = command("papers", _papers, "list the papers in the library")
-    with_output(sub, k=None)
 
-    sub = command("eval", _eval, "measure retrieval on a dataset in the BEIR layout")
+def _papers_command(commands: Commands) -> None:
+    sub = _command(commands, "papers", _papers, "list the papers in the library")
+    _with_output(sub, k=None)
+
+
+def _eval_command(commands: Commands) -> None:
+    sub = _command(commands, "eval", _eval, "measure retrieval on a dataset in the BEIR layout")
     sub.add_argument("dataset", metavar="DATASET_DIR",
                      help="folder with corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
     sub.add_argument("--split", default="train", help="qrels split (default: train)")
-    sub.add_argument("--task", choices=["search", "similar"], default="search",
+    sub.add_argument("--task", choices=get_args(Task), default="search",
                      help="search: queries.jsonl against the corpus; similar: each query id "
                           "is a paper, ranked against the others")
     sub.add_argument("--json", action="store_true", help="print the result as JSON")
-    return parser
 
 
 def _filters(args: argparse.Namespace) -> Filters | None:
@@ -314,7 +339,7 @@ def _papers(args: argparse.Namespace, filters: Filters | None) -> int:
 
 
 def _eval(args: argparse.Namespace, _: Filters | None) -> int:
-    from bot.surfaces.evaluate import evaluate  # pytrec_eval loads only for this command
+    from bot.surfaces.evaluate import evaluate
 
     result = evaluate(args.dataset, split=args.split, task=args.task, index_dir=args.index,
                       reporter=_reporter())

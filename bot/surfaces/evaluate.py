@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pytrec_eval
 from pydantic import BaseModel, Field
 
 from bot.errors import PaperchatError
@@ -125,44 +124,49 @@ def evaluate(
         cache = Path(index_dir) if index_dir else settings.home / "eval" / dataset_dir.name
         with collector_paused():  # a run of its own (the CLI's eval, the bench scripts)
             bot = PaperBot.from_corpus([corpus], cache, settings=settings, reporter=reporter)
-
-    if task == "search":
-        missing = sorted(set(qrels) - set(texts))
-        if missing:
-            raise EvalError(f"{len(missing)} judged queries are not in queries.jsonl, "
-                            f"e.g. {missing[0]!r}")
-        queries = {q: texts[q] for q in qrels}
-
-        def search(q: str) -> list[Hit]:
-            return bot.search(queries[q], k=DEPTH)
-        run_query: Callable[[str], list[Hit]] = search
-    else:
-        unknown = [q for q in qrels if bot.get(q) is None]
-        if unknown:
-            raise EvalError(f"{len(unknown)} query ids are not papers of the corpus, "
-                            f"e.g. {unknown[0]!r}")
-
-        def similar(q: str) -> list[Hit]:
-            return bot.similar(q, k=DEPTH)
-        run_query = similar
-
-    run: dict[str, dict[str, float]] = {}
+    run_query = _query_runner(bot, task, qrels, texts)
     started = time.perf_counter()
-    with reporter.counting(len(qrels), f"{task} queries", unit="q") as advance:
-        for query_id in qrels:
-            hits = run_query(query_id)
-            # Scores descending by rank, so ties can't reorder what the ranking decided.
-            run[query_id] = {h.paper.id: float(len(hits) - i) for i, h in enumerate(hits)}
-            advance(1)
+    run = _run(qrels, run_query, f"{task} queries", reporter)
     elapsed = time.perf_counter() - started
     return EvalResult(dataset=dataset_dir.name, split=split, task=task, queries=len(qrels),
                       papers=len(bot.papers), metrics=score_run(qrels, run, _MEASURES[task]),
                       ms_per_query=1000 * elapsed / len(qrels))
 
 
+def _query_runner(bot: PaperBot, task: Task, qrels: dict[str, dict[str, int]],
+                  texts: dict[str, str]) -> Callable[[str], list[Hit]]:
+    """What ranks the papers for a judged query id, once every id is known to be askable."""
+    if task == "search":
+        missing = sorted(set(qrels) - set(texts))
+        if missing:
+            raise EvalError(f"{len(missing)} judged queries are not in queries.jsonl, "
+                            f"e.g. {missing[0]!r}")
+        return lambda query_id: bot.search(texts[query_id], k=DEPTH)
+    unknown = [q for q in qrels if bot.get(q) is None]
+    if unknown:
+        raise EvalError(f"{len(unknown)} query ids are not papers of the corpus, "
+                        f"e.g. {unknown[0]!r}")
+    return lambda query_id: bot.similar(query_id, k=DEPTH)
+
+
+def _run(qrels: dict[str, dict[str, int]], run_query: Callable[[str], list[Hit]], label: str,
+         reporter: Reporter) -> dict[str, dict[str, float]]:
+    """Every judged query's ranking, as pytrec_eval reads a run."""
+    run: dict[str, dict[str, float]] = {}
+    with reporter.counting(len(qrels), label, unit="q") as advance:
+        for query_id in qrels:
+            hits = run_query(query_id)
+            # Scores descending by rank, so ties can't reorder what the ranking decided.
+            run[query_id] = {h.paper.id: float(len(hits) - i) for i, h in enumerate(hits)}
+            advance(1)
+    return run
+
+
 def score_run(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]],
               measures: list[str]) -> dict[str, float]:
     """Mean metrics over the judged queries. MRR@10 is the reciprocal rank within the top 10."""
+    import pytrec_eval  # a C extension only this measurement needs: loaded when it runs
+
     evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.10", "recall.100"})
     per_query = evaluator.evaluate(run)
     top10 = {q: dict(sorted(docs.items(), key=lambda x: -x[1])[:10]) for q, docs in run.items()}
