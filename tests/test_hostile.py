@@ -188,8 +188,16 @@ def test_hostile_papers_and_questions_stay_inert_in_the_browser(browser, hostile
 
     # The papers tab: a table of every hostile title and author, filtered by a hostile string.
     page.get_by_role("tab", name="Papers", exact=True).click()
-    with events_done(page):
-        page.get_by_label("Filter by title or author").fill("<img")
+    page.get_by_label("Filter by title or author").fill("<img")
+    page.wait_for_function("""() => {  // the table lists only the papers filtered for
+        const rows = {};  // a row's title and authors, by row
+        for (const cell of document.querySelectorAll("[role=gridcell][data-testid^=cell-]")) {
+            const [, row, column] = cell.dataset.testid.split("-");
+            if (column === "0" || column === "1") rows[row] = (rows[row] || "") + cell.innerText;
+        }
+        const shown = Object.values(rows);
+        return shown.length > 0 && shown.every(text => text.includes("<img"));
+    }""")
     page.get_by_text("Ingest report").click()
     sync_api.expect(page.get_by_text("How the corpus was read")).to_be_visible()
     _assert_clean(page, dialogs)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 TIMEOUT_MS = 30_000
 DESKTOP = {"width": 1280, "height": 900}
 QUESTION_BOX = "Which papers study …?"  # the chat's placeholder
-# Where a page's Gradio events send their results: one stream, closed once none is pending.
-EVENT_STREAM = re.compile(r"/gradio_api/queue/data")
 
 
 def playwright_api():
@@ -90,11 +87,19 @@ def ask(page, question: str) -> None:
 
 @contextlib.contextmanager
 def events_done(page):
-    """On the way out, wait until the Gradio events started inside have completed: the
-    stream of their results has closed."""
-    with page.expect_response(EVENT_STREAM) as stream:
-        yield
-    stream.value.finished()
+    """On the way out, wait until the Gradio events started inside have completed: an
+    output showed itself pending, and none is pending now."""
+    page.evaluate("""() => {
+        window.pendingSeen = false;
+        window.pendingWatch = new MutationObserver(() => {
+            if (document.querySelector(".pending")) window.pendingSeen = true;
+        });
+        window.pendingWatch.observe(document.body,
+            {subtree: true, childList: true, attributes: true, attributeFilter: ["class"]});
+    }""")
+    yield
+    page.wait_for_function("() => window.pendingSeen && !document.querySelector('.pending')")
+    page.evaluate("() => window.pendingWatch.disconnect()")
 
 
 def wait_until_opaque(page, selector: str) -> None:
