@@ -26,15 +26,8 @@ from bot.answer.templates import escape_untrusted
 from bot.records import Citation, Paper
 from bot.surfaces.cli import main
 from bot.surfaces.web import SEARCHING, build_app
-from tests.helpers.llm_stub import (
-    MAX_TOKENS,
-    QUESTION,
-    assert_fell_back,
-    assert_no_live_markup,
-    llm_bot,
-    raw,
-    sse,
-)
+from tests.helpers.answers import assert_fell_back, assert_no_live_markup
+from tests.helpers.llm_stub import MAX_TOKENS, QUESTION, llm_bot, raw, sse
 from tests.helpers.waiting import wait_until
 
 # Markup a server puts into its error message: the page must neither show nor fetch it.

@@ -1,15 +1,13 @@
-"""A stub OpenAI-style server, for replies a real language model cannot give on cue, and the
-checks of what became of them."""
+"""A stub OpenAI-style server, for replies a real language model cannot give on cue."""
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bot import Answer, PaperBot
+from bot import PaperBot
 from bot.settings import get_settings
 
 QUESTION = "Which papers study credit assignment over long delays?"
@@ -77,17 +75,3 @@ def raw(handler: BaseHTTPRequestHandler, status: int, content_type: str, body: s
     handler.send_header("Content-Length", str(len(body.encode())))
     handler.end_headers()
     handler.wfile.write(body.encode())
-
-
-def assert_no_live_markup(text: str) -> None:
-    """No link or HTML tag that the page would render: at most their escaped text."""
-    assert not re.search(r"(?<!\\)\]\(", text) and not re.search(r"(?<!\\)<[a-z/]", text)
-
-
-def assert_fell_back(answer: Answer, reason: str) -> None:
-    assert answer.answerer == "extractive"
-    assert not answer.abstained and answer.citations
-    assert answer.note and re.search(reason, answer.note), answer.note
-    assert answer.text.startswith("*The language model's answer is not shown: ")
-    assert re.search(reason, answer.text.splitlines()[0])
-    assert "These papers in the library address it" in answer.text
