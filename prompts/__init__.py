@@ -1,4 +1,4 @@
-"""Answer and citation templates, shipped as package data. Loaded and checked by bot.templates."""
+"""Answer and citation templates, shipped as package data. Loaded and checked by bot.answer.templates."""
 
 from pathlib import Path
 

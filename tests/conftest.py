@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -12,6 +13,8 @@ from bot import PaperBot
 from bot.paperbot import SEED_DIR
 from embeddings import Encoder, EncoderSpec, make_encoder
 from embeddings.model_files import default_cache_dir
+from tests.helpers.browser import chromium
+from tests.helpers.llm_stub import Stub
 
 REPO = Path(__file__).resolve().parent.parent
 # The test session is a process entry point, as the CLI is: nothing in it fetches a model.
@@ -72,11 +75,58 @@ def seed_files() -> list[Path]:
     return sorted(SEED_DIR.glob("*.txt"))
 
 
+@contextlib.contextmanager
+def serving():
+    """`start(bot, **launch_kwargs) -> url` serves a bot's web app on a free loopback port;
+    every app started is closed on the way out."""
+    from bot.surfaces.web import launch  # gradio loads only for the tests that serve
+
+    apps = []
+
+    def start(bot: PaperBot, **launch_kwargs) -> str:
+        app, url = launch(bot, **{"port": 0, "block": False, **launch_kwargs})
+        apps.append(app)
+        return url
+
+    try:
+        yield start
+    finally:
+        for app in apps:
+            app.close()
+
+
+@pytest.fixture
+def serve():
+    """`serve(bot, **launch_kwargs) -> url`, for the test's own apps."""
+    with serving() as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def serve_for_module():
+    """`serve(bot, **launch_kwargs) -> url`, for apps a module's tests share."""
+    with serving() as start:
+        yield start
+
+
 @pytest.fixture(scope="session")
 def server(seed_bot):
     """The web app on a free loopback port, shared by the API and browser tests."""
-    from bot.surfaces.web import launch
+    with serving() as start:
+        yield start(seed_bot)
 
-    app, url = launch(seed_bot, port=0, block=False)
-    yield url
-    app.close()
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, shared by a module's tests (skipped without it, see
+    tests/helpers/browser.py)."""
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def stub():
+    """A stub language-model server (tests/helpers/llm_stub.py), shut at the test's end."""
+    stub = Stub()
+    yield stub
+    stub.close()

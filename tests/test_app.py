@@ -52,6 +52,21 @@ def test_blank_or_huge_question_is_a_message(client, question):
 
 
 def test_no_share_link_and_analytics_off(server):
-    assert os.environ.get("GRADIO_ANALYTICS_ENABLED") == "False"
     config = httpx.get(f"{server}config", timeout=30).json()
-    assert not config.get("share_url")
+    assert not config.get("share_url") and config["analytics_enabled"] is False
+
+
+def test_serving_never_calls_gradios_telemetry(serve, seed_bot, monkeypatch):
+    """Analytics are off on the app itself, not through the process's environment: Gradio
+    neither checks its version nor reports usage, and no setting of ours is left behind."""
+    import gradio.analytics
+
+    calls = []
+    for name in ("version_check", "_do_analytics_request"):
+        monkeypatch.setattr(gradio.analytics, name,
+                            lambda *_, name=name, **__: calls.append(name))
+    monkeypatch.delenv("GRADIO_ANALYTICS_ENABLED", raising=False)
+    url = serve(seed_bot)
+    assert httpx.get(url, timeout=30).status_code == 200
+    assert calls == []
+    assert "GRADIO_ANALYTICS_ENABLED" not in os.environ

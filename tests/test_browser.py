@@ -6,88 +6,31 @@ tests are skipped, unless PAPERCHAT_REQUIRE_BROWSER=1 (as in CI), where that is 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
 import re
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+from tests.helpers.browser import (
+    ask,
+    new_page,
+    playwright_api,
+    record_texts,
+    shot,
+    wait_until_opaque,
+)
+
+sync_api = playwright_api()
 QUESTION = "Which papers study credit assignment over long delays?"
-TIMEOUT_MS = 30_000
-
-if not CHROMIUM.exists():
-    if os.environ.get("PAPERCHAT_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)",
-                allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@contextlib.contextmanager
-def page_at(url: str):
-    """A chromium page open at `url`, for tests elsewhere that serve an app of their own."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(url)
-            yield page
-        finally:
-            browser.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser, server):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(server)
+    page = new_page(browser, server)
     page.get_by_role("button", name="Ask").wait_for()
     yield page
     page.close()
-
-
-def shot(page, name: str, *, full_page: bool = True) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    assert path.stat().st_size > 10_000  # a rendered page, not a blank one
-    return path
-
-
-def record_texts(page, selector: str) -> None:
-    """From now on, keep in `window.seen` every text that elements matching `selector` show,
-    however briefly."""
-    page.evaluate("""selector => {
-        window.seen = [];
-        new MutationObserver(() => document.querySelectorAll(selector)
-            .forEach(element => window.seen.push(element.innerText))).observe(
-            document.body, {subtree: true, childList: true, characterData: true});
-    }""", selector)
-
-
-def ask(page, question: str) -> None:
-    box = page.get_by_placeholder("Which papers study …?")
-    box.fill(question)
-    page.get_by_role("button", name="Ask").click()
 
 
 def test_page_has_a_title_and_an_empty_state(page):
@@ -109,9 +52,7 @@ def test_the_browser_gets_paperchats_own_favicon(page, server):
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_an_answer_reads_well_in_both_themes_and_at_phone_width(browser, server, theme):
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{server}?__theme={theme}")
+    page = new_page(browser, f"{server}?__theme={theme}", {"width": 390, "height": 844})
     ask(page, QUESTION)
     sync_api.expect(page.locator(".message.bot, [data-testid='bot']").last).to_contain_text("[1]")
     dark = page.evaluate("document.body.classList.contains('dark') || "
@@ -218,7 +159,7 @@ def test_a_bad_question_shows_a_message_not_a_traceback(page):
     sync_api.expect(page.locator(".message.bot, [data-testid='bot']").last).to_contain_text("[1]")
     ask(page, "   ")
     sync_api.expect(page.get_by_text("the question is empty", exact=False).first).to_be_visible()
-    page.wait_for_timeout(800)  # the message fades in
+    wait_until_opaque(page, ".toast-body")  # the message fades in
     shot(page, "error", full_page=False)  # the message is pinned to the window
     assert "Traceback" not in page.content()
     # A message, and the earlier answer stays where it was: no error state over the chat.
@@ -245,14 +186,11 @@ def test_each_citation_marker_leads_to_its_card(page):
 
 
 @pytest.fixture
-def own_server(library_copy, embedder):
+def own_server(serve, library_copy, embedder):
     """A server over a private library, for flows that change it."""
     from bot import PaperBot
-    from bot.surfaces.web import launch
 
-    app, url = launch(PaperBot.open(library_copy, embedder=embedder), port=0, block=False)
-    yield url
-    app.close()
+    return serve(PaperBot.open(library_copy, embedder=embedder))
 
 
 def test_uploaded_files_join_the_library_with_their_report(browser, own_server, tmp_path):
@@ -262,9 +200,7 @@ def test_uploaded_files_join_the_library_with_their_report(browser, own_server, 
         "Abstract:\n"
         "Abstract:Protein folding predicted from sequence by graph neural networks.\n",
         encoding="utf-8")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(own_server)
+    page = new_page(browser, own_server)
     sync_api.expect(page.get_by_text("Ask the library of 68 papers")).to_be_visible()
     page.get_by_role("tab", name="Add papers").click()
     page.locator("input[type=file]").set_input_files(str(listing))
@@ -290,9 +226,7 @@ def test_uploaded_files_join_the_library_with_their_report(browser, own_server, 
 def test_an_unreadable_upload_is_a_message_and_changes_nothing(browser, own_server, tmp_path):
     junk = tmp_path / "notes.txt"
     junk.write_text("just some notes\nnothing like a paper listing\n", encoding="utf-8")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(own_server)
+    page = new_page(browser, own_server)
     page.get_by_role("tab", name="Add papers").click()
     page.locator("input[type=file]").set_input_files(str(junk))
     page.get_by_role("button", name="Add to the library").click()
@@ -327,9 +261,7 @@ def test_two_people_adding_files_at_once_both_get_their_papers(browser, own_serv
         (folder / "papers.txt").write_text("".join(
             f"Abstract:{' '.join(rng.sample(WORDS, 12))} in {topic}.\n" for _ in range(150)),
             encoding="utf-8")
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(own_server)
+        page = new_page(browser, own_server)
         upload(page, folder / "papers.txt")
         pages.append(page)
     for page in pages:
@@ -345,26 +277,20 @@ def test_two_people_adding_files_at_once_both_get_their_papers(browser, own_serv
 
 
 @pytest.fixture
-def small_upload_server(library_copy, embedder):
+def small_upload_server(serve, library_copy, embedder):
     """A server that takes files of up to 2 KB."""
     from bot import PaperBot
     from bot.settings import get_settings
-    from bot.surfaces.web import launch
 
     settings = get_settings(server={"max_upload_mb": 0.002})
-    app, url = launch(PaperBot.open(library_copy, embedder=embedder, settings=settings),
-                      port=0, block=False)
-    yield url
-    app.close()
+    return serve(PaperBot.open(library_copy, embedder=embedder, settings=settings))
 
 
 def test_a_file_over_the_upload_limit_is_refused_and_the_limit_is_stated(
         browser, small_upload_server, tmp_path):
     big = tmp_path / "big.txt"
     big.write_text("Abstract:" + "word " * 1000 + "\n", encoding="utf-8")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(small_upload_server)
+    page = new_page(browser, small_upload_server)
     page.get_by_role("tab", name="Add papers").click()
     sync_api.expect(page.get_by_text("up to 0.002 MB a file", exact=False)).to_be_visible()
     page.locator("input[type=file]").set_input_files(str(big))

@@ -10,11 +10,9 @@ import sys
 
 from conftest import REPO
 
+from bench import crash
 from bot import LibraryError, PaperBot
 from bot.library.store import LibraryStore
-
-sys.path.insert(0, str(REPO))
-from bench import crash  # noqa: E402
 
 KILLS = 20
 

@@ -8,18 +8,14 @@ record's span or a rejected chunk's, every record in exactly one paper.
 from __future__ import annotations
 
 import random
-import sys
 
 import pytest
-from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench import fuzz
 from bot import IngestError, Layout
 from bot.ingest import READERS, detect_layout
-
-sys.path.insert(0, str(REPO))
-from bench import fuzz  # noqa: E402
 
 # Lines as scrapers produce them: seed lines, layout markers, and arbitrary text (control
 # characters, surrogate-free unicode, markers glued to junk).

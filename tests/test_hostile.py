@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import pytest
-from test_browser import TIMEOUT_MS, browser, shot, sync_api  # noqa: F401 (browser: a fixture)
 
 from bot import PaperBot
 from bot.answer.extractive import compose_answer
@@ -22,7 +21,8 @@ from bot.answer.templates import Templates
 from bot.records import Hit
 from bot.surfaces.cards import render_card
 from bot.surfaces.uploads import UploadOutcome
-from bot.surfaces.web import _added_markdown, _hits_markdown, launch
+from bot.surfaces.web import _added_markdown, _hits_markdown
+from tests.helpers.browser import events_done, new_page, playwright_api, shot
 
 # Each sets window.__pwned or opens a dialog if it ever runs.
 PAYLOADS = [
@@ -129,10 +129,8 @@ HUNT = """() => {
 
 
 @pytest.fixture(scope="module")
-def hostile_server(hostile_library):
-    app, url = launch(hostile_library, port=0, block=False)
-    yield url
-    app.close()
+def hostile_server(serve_for_module, hostile_library):
+    return serve_for_module(hostile_library)
 
 
 def _assert_clean(page, dialogs) -> None:
@@ -142,10 +140,10 @@ def _assert_clean(page, dialogs) -> None:
     assert not dialogs, dialogs
 
 
-def test_hostile_papers_and_questions_stay_inert_in_the_browser(browser, hostile_server):  # noqa: F811
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(TIMEOUT_MS)
+def test_hostile_papers_and_questions_stay_inert_in_the_browser(browser, hostile_server):
+    sync_api = playwright_api()
     dialogs: list[str] = []
+    page = new_page(browser, "about:blank")
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(hostile_server)
     page.get_by_role("button", name="Ask").wait_for()
@@ -170,9 +168,8 @@ def test_hostile_papers_and_questions_stay_inert_in_the_browser(browser, hostile
     # Hostile questions typed by the user: each shows as text (or a plain message).
     for payload in PAYLOADS[:6] + ["x" * 10_000, "\x00\x1b\u202e"]:
         box.fill(payload)
-        page.get_by_role("button", name="Ask").click()
-        page.wait_for_timeout(300)
-    page.wait_for_timeout(1500)
+        with events_done(page):  # answered, or refused with a message
+            page.get_by_role("button", name="Ask").click()
     _assert_clean(page, dialogs)
     assert "Traceback" not in page.content()
 
@@ -181,10 +178,10 @@ def test_hostile_papers_and_questions_stay_inert_in_the_browser(browser, hostile
     sync_api.expect(page.get_by_text("similarity", exact=False).first).to_be_visible()
     pasted = page.get_by_label("…or paste a title or an abstract")
     pasted.fill(PAYLOADS[1] + " graph networks")
-    page.get_by_role("button", name="Find similar papers").click()
-    page.wait_for_timeout(1500)
+    with events_done(page):
+        page.get_by_role("button", name="Find similar papers").click()
     page.get_by_label("Choose a paper").click()  # the drop-down of hostile titles
-    page.wait_for_timeout(500)
+    sync_api.expect(page.get_by_role("option").first).to_be_visible()
     page.keyboard.press("Escape")
     _assert_clean(page, dialogs)
     shot(page, "hostile-similar")
@@ -192,9 +189,17 @@ def test_hostile_papers_and_questions_stay_inert_in_the_browser(browser, hostile
     # The papers tab: a table of every hostile title and author, filtered by a hostile string.
     page.get_by_role("tab", name="Papers", exact=True).click()
     page.get_by_label("Filter by title or author").fill("<img")
-    page.wait_for_timeout(1500)
+    page.wait_for_function("""() => {  // the table lists only the papers filtered for
+        const rows = {};  // a row's title and authors, by row
+        for (const cell of document.querySelectorAll("[role=gridcell][data-testid^=cell-]")) {
+            const [, row, column] = cell.dataset.testid.split("-");
+            if (column === "0" || column === "1") rows[row] = (rows[row] || "") + cell.innerText;
+        }
+        const shown = Object.values(rows);
+        return shown.length > 0 && shown.every(text => text.includes("<img"));
+    }""")
     page.get_by_text("Ingest report").click()
-    page.wait_for_timeout(500)
+    sync_api.expect(page.get_by_text("How the corpus was read")).to_be_visible()
     _assert_clean(page, dialogs)
     shot(page, "hostile-papers")
     page.close()

@@ -1,7 +1,7 @@
 """A language model's server that misbehaves on purpose: what it says stays text, and the
 call ends on time.
 
-Stub servers on 127.0.0.1 (tests/test_llm.py) put markup and links into an error message and
+Stub servers on 127.0.0.1 (tests/helpers/llm_stub.py) put markup and links into an error message and
 into the model's prose, send hostile JSON (nested a thousand deep, 5,000-digit integers),
 drip one piece a second, send bytes without a line end, or megabytes of reply. Each answer
 is still the extractive one with a note, or the model's checked and cut one, within the
@@ -19,7 +19,6 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 from markdown_it import MarkdownIt
-from test_llm import QUESTION, Stub, assert_fell_back, assert_no_live_markup, llm_bot, raw, sse
 
 from bot import PaperBot
 from bot.answer.chat_client import CHARS_PER_TOKEN, MAX_LINE_BYTES, MAX_REPLY_BYTES
@@ -28,8 +27,10 @@ from bot.answer.verify import verify
 from bot.records import Citation, Paper
 from bot.surfaces.cli import main
 from bot.surfaces.web import SEARCHING, build_app
+from tests.helpers.answers import assert_fell_back, assert_no_live_markup
+from tests.helpers.llm_stub import MAX_TOKENS, QUESTION, llm_bot, raw, sse
+from tests.helpers.waiting import wait_until
 
-MAX_TOKENS = 120  # as tests/test_llm.py sets it
 # Markup a server puts into its error message: the page must neither show nor fetch it.
 PHISHING = ("Session expired. <img src={base}/track.png> "
             "[Click here to log in again]({base}/phish)")
@@ -39,14 +40,6 @@ ADDRESSES = ("Log in at https://evil.example/login or www.evil.example, write to
              "says. It holds [1].")
 ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://|www\.|mailto:|[\w.+-]+@[\w-]+\.", re.IGNORECASE)
 CODE_SPAN = re.compile(r"`[^`]*`")
-
-
-@pytest.fixture
-def stub():
-    stub = Stub()
-    yield stub
-    stub.server.shutdown()
-    stub.server.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -333,38 +326,36 @@ def model_writes_addresses(handler):
 
 
 @pytest.mark.parametrize("case", ["error-message", "model-addresses", "hostile-json"])
-def test_the_page_shows_the_servers_text_as_text(stub, seed_library_dir, embedder, case):
+def test_the_page_shows_the_servers_text_as_text(stub, seed_library_dir, embedder, serve,
+                                                  case):
     """Debian's chromium, as in tests/test_browser.py: no image or link from the server or
     the model on the page, nothing fetched from it, and an answer instead of 'Searching…'."""
     # Skipped without chromium, as tests/test_browser.py is (a failure where it is required).
-    from test_browser import ask, page_at, shot, sync_api
+    from tests.helpers.browser import ask, page_at, playwright_api, request_sentinel, shot
 
-    from bot.surfaces.web import launch
-
+    sync_api = playwright_api()
     stub.reply = {"error-message": error_with_markup(stub),
                   "model-addresses": model_writes_addresses,
                   "hostile-json": hostile_reply("stream-error-nested")}[case]
     expected = {"error-message": "Click here to log in again",
                 "model-addresses": "https://evil.example/login",
                 "hostile-json": "the server reported an error"}[case]
-    app, url = launch(llm_bot(seed_library_dir, embedder, stub.url, timeout=5), port=0,
-                      block=False)
-    try:
-        with page_at(url) as page:
-            ask(page, QUESTION)
-            answer = page.locator(".message.bot").last
-            sync_api.expect(answer).to_contain_text(expected)
-            sync_api.expect(answer).not_to_contain_text("Searching")
-            page.wait_for_timeout(500)  # time for any image to be requested
-            shot(page, f"llm-{case}")
-            links = page.eval_on_selector_all(
-                ".message.bot a", "links => links.map(a => a.getAttribute('href') || '')")
-            images = page.eval_on_selector_all(
-                ".message.bot img", "images => images.map(i => i.getAttribute('src') || '')")
-    finally:
-        app.close()
+    url = serve(llm_bot(seed_library_dir, embedder, stub.url, timeout=5))
     base = base_of(stub)
+    with page_at(url) as page:
+        ask(page, QUESTION)
+        answer = page.locator(".message.bot").last
+        sync_api.expect(answer).to_contain_text(expected)
+        sync_api.expect(answer).not_to_contain_text("Searching")
+        # Any image the answer asked for was requested before this one.
+        request_sentinel(page, f"{base}/sentinel.png")
+        wait_until(lambda: "/sentinel.png" in stub.fetched, timeout=30, what="the sentinel")
+        shot(page, f"llm-{case}")
+        links = page.eval_on_selector_all(
+            ".message.bot a", "links => links.map(a => a.getAttribute('href') || '')")
+        images = page.eval_on_selector_all(
+            ".message.bot img", "images => images.map(i => i.getAttribute('src') || '')")
     assert not [h for h in links if base in h or "evil.example" in h or h.startswith("mailto:")
                 or "phish" in h], links
     assert not [s for s in images if base in s or "track" in s], images
-    assert stub.fetched == []
+    assert stub.fetched == ["/sentinel.png"]

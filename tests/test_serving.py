@@ -4,20 +4,16 @@ many users at once, and questions of every odd shape through the API, the CLI an
 from __future__ import annotations
 
 import asyncio
-import sys
 
 import httpx
 import pytest
-from conftest import REPO
 from gradio_client import Client
 
+from bench import load
 from bot import QueryError, SettingsError
 from bot.settings import get_settings, parse_credentials
 from bot.surfaces.cli import main
-from bot.surfaces.web import QUEUE_SIZE, launch
-
-sys.path.insert(0, str(REPO))
-from bench import load  # noqa: E402
+from bot.surfaces.web import QUEUE_SIZE
 
 LOGIN = ("alice", "correct:horse battery")
 ODD_QUESTIONS = {  # question -> a word of the message, or None when it is answered
@@ -32,11 +28,9 @@ ODD_QUESTIONS = {  # question -> a word of the message, or None when it is answe
 
 
 @pytest.fixture(scope="module")
-def guarded(seed_bot):
+def guarded(serve_for_module, seed_bot):
     """The app served with a login required."""
-    app, url = launch(seed_bot, port=0, block=False, auth=[LOGIN])
-    yield url
-    app.close()
+    return serve_for_module(seed_bot, auth=[LOGIN])
 
 
 def test_defaults_are_loopback_no_login_and_analytics_off(server):

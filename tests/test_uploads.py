@@ -129,19 +129,14 @@ def test_guesses_across_many_names_are_braked_too():
     assert not guard("ada", "right")
 
 
-def test_the_served_login_refuses_after_repeated_failures(seed_bot):
-    from bot.surfaces.web import launch
-
-    app, url = launch(seed_bot, port=0, block=False, auth=[("ada", "right")])
-    try:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            codes = [client.post("login", data={"username": "ada", "password": f"w{n}"})
-                     .status_code for n in range(30)]
-            assert all(code >= 400 for code in codes)
-            refused = client.post("login", data={"username": "ada", "password": "right"})
-            assert refused.status_code >= 400
-    finally:
-        app.close()
+def test_the_served_login_refuses_after_repeated_failures(serve, seed_bot):
+    url = serve(seed_bot, auth=[("ada", "right")])
+    with httpx.Client(base_url=url, timeout=30) as client:
+        codes = [client.post("login", data={"username": "ada", "password": f"w{n}"})
+                 .status_code for n in range(30)]
+        assert all(code >= 400 for code in codes)
+        refused = client.post("login", data={"username": "ada", "password": "right"})
+        assert refused.status_code >= 400
 
 
 def test_the_upload_limit_is_a_setting(monkeypatch):

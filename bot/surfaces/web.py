@@ -1,4 +1,5 @@
-"""The Gradio web chat: built by `build_app(bot)`, served by `launch`.
+"""The Gradio web chat: built by `build_app(bot)` (a `ChatApp`, a step per tab), served by
+`launch`.
 
 Every handler calls PaperBot and formats what it returns; domain errors become gr.Error
 messages the user sees. `ask`, `search` and `similar` are also named API endpoints for
@@ -7,31 +8,29 @@ gradio_client.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
-import os
 import re
 import socket
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+import gradio as gr
+from pydantic import ValidationError
 
-import gradio as gr  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
-
-from bot.answer.templates import escape_markdown, escape_untrusted  # noqa: E402
-from bot.errors import PaperchatError, QueryError  # noqa: E402
-from bot.ingest import readers  # noqa: E402
-from bot.paperbot import PaperBot  # noqa: E402
-from bot.records import Filters, Hit, Paper  # noqa: E402
-from bot.reporting import Reporter  # noqa: E402
-from bot.retrieve.query import clean_query  # noqa: E402
-from bot.surfaces.cards import render_card  # noqa: E402
-from bot.surfaces.export import to_bibtex, to_csv  # noqa: E402
-from bot.surfaces.login import LoginGuard  # noqa: E402
-from bot.surfaces.uploads import ACCEPTED, UploadDesk, UploadOutcome  # noqa: E402
+from bot.answer.templates import escape_markdown, escape_untrusted
+from bot.errors import PaperchatError, QueryError
+from bot.ingest import readers
+from bot.paperbot import PaperBot
+from bot.records import Citation, Filters, Hit, Paper
+from bot.reporting import Reporter
+from bot.retrieve.query import clean_query
+from bot.surfaces.cards import render_card
+from bot.surfaces.export import to_bibtex, to_csv
+from bot.surfaces.login import LoginGuard
+from bot.surfaces.uploads import ACCEPTED, UploadDesk, UploadOutcome
 
 ANY = "Any"
 FAVICON = Path(__file__).parent / "favicon.png"
@@ -80,55 +79,82 @@ WRITING = "*Writing… the citations are checked when the answer is complete.*"
 # Questions may wait on a language model for up to its timeout, using no CPU meanwhile: more
 # of them run at once than the two CPU-bound workers, so slow answers do not hold the others.
 ASK_CONCURRENCY = 8
-QUEUE_SIZE = 256  # requests waiting for a worker; 50 users at once fill a fifth of it
+QUEUE_SIZE = 256  # requests waiting for a worker; the load bench's users fit, with room
 # Sessions whose state the server keeps (the oldest is dropped first). Each holds a copy of
-# every component's settings, ~100 KB here, and every HTTP call without a session makes one:
-# Gradio's 10,000 let memory grow by ~1 GB under load (bench/load.py).
+# every component's settings, and every HTTP call without a session makes one: Gradio's
+# default of 10,000 lets memory grow under load (bench/load.py measures it).
 SESSION_CAPACITY = 500
 log = logging.getLogger(__name__)
 
 
-class Served:
-    """The bot the app answers with; replaced when papers are added through the app."""
+class ChatApp:
+    """The app's parts and their handlers. Handlers answer with `self.bot`, which is replaced
+    when papers are added through the app."""
 
     def __init__(self, bot: PaperBot):
         self.bot = bot
+        self.desk = UploadDesk(max_bytes=int(bot.settings.server.max_upload_mb * 1e6))
 
+    def build(self) -> gr.Blocks:
+        papers = self.bot.papers
+        with gr.Blocks(title="paperchat", analytics_enabled=False) as app:
+            self.header = gr.Markdown(_header(papers))
+            with gr.Tabs() as self.tabs:
+                self._chat_tab(papers)
+                self._similar_tab(papers)
+                self._papers_tab()
+                self._add_tab()
+            self._api_endpoints()
+        return app
 
-def build_app(bot: PaperBot) -> gr.Blocks:
-    served = Served(bot)
-    desk = UploadDesk(max_bytes=int(bot.settings.server.max_upload_mb * 1e6))
-    papers = bot.papers
-    categories, years = _categories(papers), _years(papers)
+    # -- the chat ------------------------------------------------------------------------------
 
-    def filters_from(year_from, year_to, author, category, has_code) -> Filters | None:
-        try:
-            filters = Filters(
-                year_from=None if year_from in (None, "", ANY) else int(year_from),
-                year_to=None if year_to in (None, "", ANY) else int(year_to),
-                author=author or None,
-                category=None if category in (None, ANY) else category,
-                has_code=HAS_CODE_CHOICES.get(has_code),
-            )
-        except ValidationError as exc:
-            raise QueryError("; ".join(e["msg"] for e in exc.errors())) from None
-        return None if filters.is_empty() else filters
+    def _chat_tab(self, papers: list[Paper]) -> None:
+        with gr.Tab("Chat", id="chat"):
+            chatbot = gr.Chatbot(
+                label="Answers", height=420, feedback_options=None, buttons=["copy"],
+                placeholder="Ask about the papers in the library, e.g. *"
+                            + escape_markdown(_example_questions(papers)[0]) + "*")
+            with gr.Row():
+                question = gr.Textbox(show_label=False, scale=6, autofocus=True,
+                                      placeholder="Which papers study …?", max_lines=4)
+                ask_button = gr.Button("Ask", variant="primary", scale=1)
+            filters = self._filters(papers)
+            gr.Examples(_example_questions(papers), inputs=question, label="Try")
+            cited = gr.State(None)  # the last answer's citations; None before any question
+            for trigger in (question.submit, ask_button.click):
+                trigger(self.respond, [question, chatbot, *filters], [chatbot, question, cited],
+                        api_visibility="private", concurrency_limit=ASK_CONCURRENCY)
+            gr.render(inputs=cited)(self.citation_cards)
 
-    def respond(question, history, year_from, year_to, author, category, has_code):
+    def _filters(self, papers: list[Paper]) -> list[gr.components.Component]:
+        """The filter inputs, in the order `respond` takes them."""
+        years = _years(papers)
+        with gr.Accordion("Filters", open=False), gr.Row():
+            # The corpus's own years: a range that can't be mistyped or empty.
+            self.year_from = gr.Dropdown(years, value=ANY, label="From year")
+            self.year_to = gr.Dropdown(years, value=ANY, label="To year")
+            author = gr.Textbox(label="Author contains")
+            self.category = gr.Dropdown([ANY, *_categories(papers)], value=ANY,
+                                        label="Category")
+            has_code = gr.Radio(list(HAS_CODE_CHOICES), value=ANY, label="Code")
+        return [self.year_from, self.year_to, author, self.category, has_code]
+
+    def respond(self, question, history, year_from, year_to, author, category, has_code):
         """Streams: the question shows at once with a note that the library is being
         searched, then a language model's draft as it writes (when one is set up), then the
         answer replaces it."""
+        bot = self.bot
         try:
             filters = filters_from(year_from, year_to, author, category, has_code)
-            question = clean_query(question,
-                                   max_chars=served.bot.settings.retrieval.max_query_chars)
+            question = clean_query(question, max_chars=bot.settings.retrieval.max_query_chars)
         except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
             yield tell(exc, outputs=3)
             return
         asked = list(history or []) + [{"role": "user", "content": escape_markdown(question)}]
         yield asked + [{"role": "assistant", "content": SEARCHING}], "", gr.skip()
         try:
-            for update in served.bot.ask_stream(question, filters=filters):
+            for update in bot.ask_stream(question, filters=filters):
                 if isinstance(update, str):  # a language model's draft, not yet verified
                     draft = escape_untrusted(update) + "\n\n" + WRITING
                     yield asked + [{"role": "assistant", "content": draft}], "", gr.skip()
@@ -141,165 +167,176 @@ def build_app(bot: PaperBot) -> gr.Blocks:
         shown = link_citations(answer.text)
         yield asked + [{"role": "assistant", "content": shown}], "", answer.citations
 
-    def find_similar(paper_id, text, k):
+    def citation_cards(self, citations: list[Citation] | None) -> None:
+        """Under the answer: its cited papers to download, and a card per citation, the
+        target of the answer's [n] link, with a button to papers like it."""
+        if citations is None:
+            return
+        if not citations:
+            gr.Markdown(NO_CITATION)
+            return
+        cited_papers = [c.paper for c in citations]
+        with gr.Row():
+            gr.DownloadButton("Cited papers as BibTeX", size="sm", value=_export_file(
+                to_bibtex(cited_papers), "cited.bib"))
+            gr.DownloadButton("Cited papers as CSV", size="sm", value=_export_file(
+                to_csv(cited_papers), "cited.csv"))
+        for citation in citations:
+            gr.Markdown(render_card(citation, self.bot.templates),
+                        elem_id=f"{CITATION_ANCHOR}{citation.n}", elem_classes=["citation-card"])
+            more = gr.Button(f"Papers like [{citation.n}]", size="sm")
+            more.click(lambda paper_id=citation.paper.id: self.show_similar(paper_id), None,
+                       [self.tabs, self.paper_choice, self.pasted, self.similar_out],
+                       api_visibility="private")
+
+    # -- similar papers ------------------------------------------------------------------------
+
+    def _similar_tab(self, papers: list[Paper]) -> None:
+        with gr.Tab("Similar papers", id="similar"):
+            with gr.Row():
+                self.paper_choice = gr.Dropdown(_paper_choices(papers), label="Choose a paper",
+                                                filterable=True, value=None)
+                k_similar = gr.Slider(1, 20, value=5, step=1, label="How many")
+            self.pasted = gr.Textbox(label="…or paste a title or an abstract", lines=3)
+            similar_button = gr.Button("Find similar papers", variant="primary")
+            self.similar_out = gr.Markdown()
+            similar_button.click(self.find_similar, [self.paper_choice, self.pasted, k_similar],
+                                 self.similar_out, api_visibility="private")
+
+    def find_similar(self, paper_id, text, k):
         ref = (text or "").strip() or paper_id
         try:
             if not ref:
                 raise QueryError("Choose a paper or paste a title or abstract.")
-            hits = served.bot.similar(ref, k=int(k))
+            hits = self.bot.similar(ref, k=int(k))
         except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
             return tell(exc, outputs=1)
         return _hits_markdown(hits)
 
-    def show_similar(paper_id):
+    def show_similar(self, paper_id):
         """From a citation card to the similar-papers tab, filled in for that paper."""
         return (gr.Tabs(selected="similar"), paper_id, "",
-                find_similar(paper_id, "", SIMILAR_FROM_CARD))
+                self.find_similar(paper_id, "", SIMILAR_FROM_CARD))
 
-    def list_papers(query):
+    # -- the papers listed ---------------------------------------------------------------------
+
+    def _papers_tab(self) -> None:
+        with gr.Tab("Papers"):
+            paper_filter = gr.Textbox(label="Filter by title or author")
+            rows, listed_bibtex, listed_table = self.list_papers("")
+            with gr.Row():
+                self.bib_button = gr.DownloadButton("Listed papers as BibTeX", size="sm",
+                                                    value=listed_bibtex)
+                self.csv_button = gr.DownloadButton("Listed papers as CSV", size="sm",
+                                                    value=listed_table)
+            self.table = gr.Dataframe(
+                value=rows, headers=["title", "authors", "year", "category", "code", "id"],
+                interactive=False, wrap=True, column_widths=["38%", "28%", "7%", "9%", "6%",
+                                                             "12%"])
+            paper_filter.change(self.list_papers, paper_filter,
+                                [self.table, self.bib_button, self.csv_button],
+                                api_visibility="private")
+            self.report_summary = gr.Markdown(_report_summary(self.bot))
+            with gr.Accordion("Ingest report", open=False):
+                self.report_text = gr.Code(self.bot.report.render(), language=None,
+                                           label="How the corpus was read")
+
+    def list_papers(self, query):
         wanted = (query or "").strip().lower()
-        shown = [p for p in served.bot.papers
+        shown = [p for p in self.bot.papers
                  if not wanted or wanted in f"{p.display_title} {' '.join(p.authors)}".lower()]
         return ([_paper_row(p) for p in shown], _export_file(to_bibtex(shown), "papers.bib"),
                 _export_file(to_csv(shown), "papers.csv"))
 
-    with gr.Blocks(title="paperchat", analytics_enabled=False) as app:
-        header = gr.Markdown(_header(papers))
-        with gr.Tabs() as tabs:
-            with gr.Tab("Chat", id="chat"):
-                chatbot = gr.Chatbot(
-                    label="Answers", height=420, feedback_options=None, buttons=["copy"],
-                    placeholder="Ask about the papers in the library, e.g. *"
-                                + escape_markdown(_example_questions(papers)[0]) + "*")
-                with gr.Row():
-                    question = gr.Textbox(show_label=False, scale=6, autofocus=True,
-                                          placeholder="Which papers study …?", max_lines=4)
-                    ask_button = gr.Button("Ask", variant="primary", scale=1)
-                with gr.Accordion("Filters", open=False):
-                    with gr.Row():
-                        # The corpus's own years: a range that can't be mistyped or empty.
-                        year_from = gr.Dropdown(years, value=ANY, label="From year")
-                        year_to = gr.Dropdown(years, value=ANY, label="To year")
-                        author = gr.Textbox(label="Author contains")
-                        category = gr.Dropdown([ANY, *categories], value=ANY, label="Category")
-                        has_code = gr.Radio(list(HAS_CODE_CHOICES), value=ANY, label="Code")
-                gr.Examples(_example_questions(papers), inputs=question, label="Try")
-                cited = gr.State(None)  # the last answer's citations; None before any question
-                inputs = [question, chatbot, year_from, year_to, author, category, has_code]
-                for trigger in (question.submit, ask_button.click):
-                    trigger(respond, inputs, [chatbot, question, cited], api_visibility="private",
-                            concurrency_limit=ASK_CONCURRENCY)
+    # -- papers added --------------------------------------------------------------------------
 
-                @gr.render(inputs=cited)
-                def citation_cards(citations):
-                    if citations is None:
-                        return
-                    if not citations:
-                        gr.Markdown(NO_CITATION)
-                        return
-                    cited_papers = [c.paper for c in citations]
-                    with gr.Row():
-                        gr.DownloadButton("Cited papers as BibTeX", size="sm", value=_export_file(
-                            to_bibtex(cited_papers), "cited.bib"))
-                        gr.DownloadButton("Cited papers as CSV", size="sm", value=_export_file(
-                            to_csv(cited_papers), "cited.csv"))
-                    for citation in citations:  # the target of the answer's [n] link
-                        gr.Markdown(render_card(citation, served.bot.templates),
-                                    elem_id=f"{CITATION_ANCHOR}{citation.n}",
-                                    elem_classes=["citation-card"])
-                        more = gr.Button(f"Papers like [{citation.n}]", size="sm")
-                        more.click(lambda paper_id=citation.paper.id: show_similar(paper_id), None,
-                                   [tabs, paper_choice, pasted, similar_out],
-                                   api_visibility="private")
+    def _add_tab(self) -> None:
+        with gr.Tab("Add papers", id="add"):
+            gr.Markdown(ADD_HELP.format(accepted=escape_markdown(ACCEPTED),
+                                        limit=self.bot.settings.server.max_upload_mb))
+            uploads = gr.File(label="Listing or JSONL files", file_count="multiple",
+                              file_types=UPLOAD_TYPES, type="filepath")
+            add_button = gr.Button("Add to the library", variant="primary")
+            added = gr.Markdown(elem_id="added-report")
+        # Everything that shows the library: `add_papers` returns one value for each.
+        self.add_outputs = [added, self.header, self.paper_choice, self.table, self.bib_button,
+                            self.csv_button, self.report_summary, self.report_text,
+                            self.category, self.year_from, self.year_to, uploads]
+        add_button.click(self.add_papers, uploads, self.add_outputs, api_visibility="private")
 
-            with gr.Tab("Similar papers", id="similar"):
-                with gr.Row():
-                    paper_choice = gr.Dropdown(
-                        [(p.display_title, p.id) for p in papers], label="Choose a paper",
-                        filterable=True, value=None)
-                    k_similar = gr.Slider(1, 20, value=5, step=1, label="How many")
-                pasted = gr.Textbox(label="…or paste a title or an abstract", lines=3)
-                similar_button = gr.Button("Find similar papers", variant="primary")
-                similar_out = gr.Markdown()
-                similar_button.click(find_similar, [paper_choice, pasted, k_similar], similar_out,
-                                     api_visibility="private")
+    def add_papers(self, files, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's idiom)
+        """Keep the uploads in the library folder, rebuild the library over its corpus
+        plus them (only new text is embedded), and answer from the new library."""
+        try:
+            progress(0, desc="Reading the files")
+            outcome = self.desk.add(self.bot, files or [], reporter=Reporter.terminal())
+        except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
+            message = message_of(exc)
+            gr.Warning(message)  # and in the report area, where it stays
+            return (escape_markdown(message), *(gr.skip() for _ in self.add_outputs[1:]))
+        self.bot = outcome.bot
+        return self._library_shown(outcome)
 
-            with gr.Tab("Papers"):
-                paper_filter = gr.Textbox(label="Filter by title or author")
-                rows, listed_bibtex, listed_table = list_papers("")
-                with gr.Row():
-                    bib_button = gr.DownloadButton("Listed papers as BibTeX", size="sm",
-                                                   value=listed_bibtex)
-                    csv_button = gr.DownloadButton("Listed papers as CSV", size="sm",
-                                                   value=listed_table)
-                table = gr.Dataframe(
-                    value=rows, headers=["title", "authors", "year", "category", "code", "id"],
-                    interactive=False, wrap=True, column_widths=["38%", "28%", "7%", "9%", "6%",
-                                                                 "12%"])
-                paper_filter.change(list_papers, paper_filter, [table, bib_button, csv_button],
-                                    api_visibility="private")
-                report_summary = gr.Markdown(_report_summary(bot))
-                with gr.Accordion("Ingest report", open=False):
-                    report_text = gr.Code(bot.report.render(), language=None,
-                                          label="How the corpus was read")
+    def _library_shown(self, outcome: UploadOutcome) -> tuple:
+        """The new library in every output of `add_outputs`, the upload box emptied."""
+        bot = outcome.bot
+        rows, listed_bib, listed_csv = self.list_papers("")
+        years = _years(bot.papers)
+        return (_added_markdown(outcome), _header(bot.papers),
+                gr.Dropdown(choices=_paper_choices(bot.papers)),
+                rows, listed_bib, listed_csv, _report_summary(bot), bot.report.render(),
+                gr.Dropdown(choices=[ANY, *_categories(bot.papers)]),
+                gr.Dropdown(choices=years), gr.Dropdown(choices=years), None)
 
-            with gr.Tab("Add papers", id="add"):
-                gr.Markdown(ADD_HELP.format(accepted=escape_markdown(ACCEPTED),
-                                            limit=bot.settings.server.max_upload_mb))
-                uploads = gr.File(label="Listing or JSONL files", file_count="multiple",
-                                  file_types=UPLOAD_TYPES, type="filepath")
-                add_button = gr.Button("Add to the library", variant="primary")
-                added = gr.Markdown(elem_id="added-report")
+    # -- the API ---------------------------------------------------------------------------
 
-        def add_papers(files, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's idiom)
-            """Keep the uploads in the library folder, rebuild the library over its corpus
-            plus them (only new text is embedded), and answer from the new library."""
-            try:
-                progress(0, desc="Reading the files")
-                outcome = desk.add(served.bot, files or [], reporter=Reporter.terminal())
-            except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
-                message = message_of(exc)
-                gr.Warning(message)  # and in the report area, where it stays
-                return (escape_markdown(message), *(gr.skip() for _ in add_outputs[1:]))
-            bot = served.bot = outcome.bot
-            rows, listed_bib, listed_csv = list_papers("")
-            new_categories, new_years = _categories(bot.papers), _years(bot.papers)
-            return (_added_markdown(outcome), _header(bot.papers),
-                    gr.Dropdown(choices=[(p.display_title, p.id) for p in bot.papers]),
-                    rows, listed_bib, listed_csv, _report_summary(bot), bot.report.render(),
-                    gr.Dropdown(choices=[ANY, *new_categories]),
-                    gr.Dropdown(choices=new_years), gr.Dropdown(choices=new_years), None)
-
-        add_outputs = [added, header, paper_choice, table, bib_button, csv_button,
-                       report_summary, report_text, category, year_from, year_to, uploads]
-        add_button.click(add_papers, uploads, add_outputs, api_visibility="private")
-
-        def ask(question: str, k: int = 5) -> dict:
-            """Answer a question with citations; JSON of paperchat's Answer."""
-            try:
-                return served.bot.ask(question, k=int(k)).model_dump(mode="json")
-            except PaperchatError as exc:
-                raise user_error(str(exc)) from None
-
-        def search(query: str, k: int = 10) -> list[dict]:
-            """The k papers that best match the query; JSON of paperchat's Hit."""
-            try:
-                return [h.model_dump(mode="json") for h in served.bot.search(query, k=int(k))]
-            except PaperchatError as exc:
-                raise user_error(str(exc)) from None
-
-        def similar(ref: str, k: int = 5) -> list[dict]:
-            """Papers similar to a paper id, arXiv id, title or pasted text."""
-            try:
-                return [h.model_dump(mode="json")
-                        for h in served.bot.similar(ref, k=int(k))]
-            except PaperchatError as exc:
-                raise user_error(str(exc)) from None
-
-        for fn in (ask, search, similar):
+    def _api_endpoints(self) -> None:
+        for fn in (self.ask, self.search, self.similar):
             gr.api(fn, api_name=fn.__name__,
-                   concurrency_limit=ASK_CONCURRENCY if fn is ask else "default")
-    return app
+                   concurrency_limit=ASK_CONCURRENCY if fn == self.ask else "default")
+
+    def ask(self, question: str, k: int = 5) -> dict:
+        """Answer a question with citations; JSON of paperchat's Answer."""
+        with _user_errors():
+            return self.bot.ask(question, k=int(k)).model_dump(mode="json")
+
+    def search(self, query: str, k: int = 10) -> list[dict]:
+        """The k papers that best match the query; JSON of paperchat's Hit."""
+        with _user_errors():
+            return [h.model_dump(mode="json") for h in self.bot.search(query, k=int(k))]
+
+    def similar(self, ref: str, k: int = 5) -> list[dict]:
+        """Papers similar to a paper id, arXiv id, title or pasted text."""
+        with _user_errors():
+            return [h.model_dump(mode="json") for h in self.bot.similar(ref, k=int(k))]
+
+
+def build_app(bot: PaperBot) -> gr.Blocks:
+    return ChatApp(bot).build()
+
+
+def filters_from(year_from, year_to, author, category, has_code) -> Filters | None:
+    """The filters as the form holds them ("Any" for no bound); None when none is set."""
+    try:
+        filters = Filters(
+            year_from=None if year_from in (None, "", ANY) else int(year_from),
+            year_to=None if year_to in (None, "", ANY) else int(year_to),
+            author=author or None,
+            category=None if category in (None, ANY) else category,
+            has_code=HAS_CODE_CHOICES.get(has_code),
+        )
+    except ValidationError as exc:
+        raise QueryError("; ".join(e["msg"] for e in exc.errors())) from None
+    return None if filters.is_empty() else filters
+
+
+@contextlib.contextmanager
+def _user_errors():
+    """A domain error in an API call reaches the caller as its message."""
+    try:
+        yield
+    except PaperchatError as exc:
+        raise user_error(str(exc)) from None
 
 
 def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
@@ -393,6 +430,10 @@ def _export_file(text: str, name: str) -> str:
     path = Path(tempfile.mkdtemp(prefix="paperchat-export-")) / name
     path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+def _paper_choices(papers: list[Paper]) -> list[tuple[str, str]]:
+    return [(p.display_title, p.id) for p in papers]
 
 
 def _paper_row(p: Paper) -> list:

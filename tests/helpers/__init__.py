@@ -1,0 +1,1 @@
+"""Parts the tests share: a chromium page, a stub language-model server, waits on conditions."""
