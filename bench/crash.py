@@ -43,6 +43,7 @@ from bench.machine import describe  # noqa: E402
 # The ingest process: the product's own build, with each step announced on stdout.
 VICTIM = r"""
 import sys
+import bot.library.update as update
 import bot.paperbot as paperbot
 import embeddings.cache as cache
 import bot.library.store as store
@@ -58,7 +59,7 @@ def wrap(owner, name, step):
         return real(*args, **kwargs)
     setattr(owner, name, announced)
 
-wrap(paperbot, "ingest", "reading")
+wrap(update, "ingest", "reading")
 wrap(cache.EmbeddingCache, "embed", "embedding")
 wrap(store.LibraryStore, "_write", lambda self, name, *_: "writing " + name.split(".")[0])
 wrap(store.LibraryStore, "_write_dir", "writing lexical")

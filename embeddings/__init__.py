@@ -18,7 +18,7 @@ from embeddings.model_files import (
     ModelUnavailable,
     bundled_model_path,
 )
-from embeddings.registry import ENCODERS, Embedder, make_encoder
+from embeddings.registry import ENCODERS, make_encoder
 from embeddings.vector_file import Int8Vectors
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "BUNDLED_WEIGHTS_SHA256",
     "CacheError",
     "ENCODERS",
-    "Embedder",
     "EmbeddingCache",
     "EmbeddingEngine",
     "Encoder",

@@ -56,11 +56,6 @@ class Encoder(ABC):
         self._lock = threading.Lock()  # the model loads once, whichever thread asks first
 
     @property
-    def backend(self) -> str:
-        """The encoder's kind, under the name library manifests and older callers use."""
-        return self.kind
-
-    @property
     def weights_sha256(self) -> str:
         return weights_sha256(self.model_dir, self.cache_dir)
 

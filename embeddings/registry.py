@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from pathlib import Path
 
-from embeddings.encoder import Encoder, EncoderKind, EncoderSpec
+from embeddings.encoder import Encoder, EncoderSpec
 from embeddings.onnx_int8 import OnnxInt8Encoder
 from embeddings.sentence_transformer import SentenceTransformerEncoder
 
@@ -36,13 +35,3 @@ def _onnxruntime_installed() -> bool:
     except ImportError:
         return False
     return True
-
-
-def Embedder(model_dir: Path | None = None, *, backend: EncoderKind = "onnx-int8",
-             batch_size: int = 32, cache_dir: Path | None = None, threads: int | None = None,
-             device: str = "cpu") -> Encoder:
-    """An encoder of this kind, exactly as asked (no fallback), by the arguments this
-    package took before encoders had specs."""
-    return ENCODERS[backend](EncoderSpec(model=model_dir, kind=backend, threads=threads,
-                                         device=device, cache_dir=cache_dir,
-                                         batch_size=batch_size))

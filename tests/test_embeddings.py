@@ -56,7 +56,8 @@ def test_embeddings_package_never_imports_bot():
 def test_model_loads_with_no_network(tmp_path):
     """The model is read from its folder only: a hub lookup would fail here, and the
     library leaves the process's environment as it found it (no HF_HUB_OFFLINE)."""
-    code = ("import os; from embeddings import Embedder; e = Embedder(); "
+    code = ("import os; from embeddings import EncoderSpec, make_encoder; "
+            "e = make_encoder(EncoderSpec()); "
             "v = e.embed_query('x'); assert 'HF_HUB_OFFLINE' not in os.environ; print(v.shape)")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf"),
            "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
@@ -126,13 +127,13 @@ def test_int8_onnx_encoder_agrees_with_torch(embedder):
     from bot.ingest import ingest
     from bot.library.contents import document_text
     from bot.paperbot import SEED_DIR
-    from embeddings import Embedder
+    from embeddings import EncoderSpec, make_encoder
 
-    assert embedder.backend == "onnx-int8"
+    assert embedder.kind == "onnx-int8"
     texts = [document_text(p) for p in ingest([SEED_DIR]).papers[:40]]
     texts += ["credit assignment over long delays", "a", "ünïcödé ∑ math $k$ tokens"]
     fast = embedder.embed_documents(texts)
-    exact = Embedder(backend="torch").embed_documents(texts)
+    exact = make_encoder(EncoderSpec(kind="torch")).embed_documents(texts)
     cosine = (fast * exact).sum(axis=1)
     assert cosine.mean() >= 0.98 and cosine.min() >= 0.95
     np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)

@@ -20,7 +20,7 @@ class _NoEmbedding:
         self.real = real
         self.weights_sha256 = real.weights_sha256
         self.identity = real.identity
-        self.backend = real.backend
+        self.kind = real.kind
         self.name = real.name
         self.dim = real.dim
 
