@@ -20,12 +20,14 @@ from bot.records import (
     RejectedChunk,
     Source,
 )
-from bot.settings import LLMSettings, Settings, get_settings
+from bot.reporting import Reporter
+from bot.settings import EmbeddingSettings, LLMSettings, Settings, get_settings
 
 __all__ = [
     "Answer",
     "Citation",
     "Corpus",
+    "EmbeddingSettings",
     "FileReport",
     "Filters",
     "Hit",
@@ -39,6 +41,7 @@ __all__ = [
     "PaperchatError",
     "QueryError",
     "RejectedChunk",
+    "Reporter",
     "Settings",
     "SettingsError",
     "Source",
