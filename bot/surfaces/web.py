@@ -15,6 +15,7 @@ import re
 import socket
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -33,6 +34,15 @@ from bot.surfaces.login import LoginGuard
 from bot.surfaces.uploads import ACCEPTED, UploadDesk, UploadOutcome
 
 ANY = "Any"
+# The Papers tab's table: each column's header, width and how a paper fills it.
+PAPER_COLUMNS: list[tuple[str, str, Callable[[Paper], object]]] = [
+    ("title", "38%", lambda p: p.display_title),
+    ("authors", "28%", lambda p: p.author_line),
+    ("year", "7%", lambda p: p.year or ""),
+    ("category", "9%", lambda p: p.category or ""),
+    ("code", "6%", lambda p: "yes" if p.has_code else ""),
+    ("id", "12%", lambda p: p.id),
+]
 FAVICON = Path(__file__).parent / "favicon.png"
 # The supporting sentence in a card: a translucent marker that keeps the theme's text colour,
 # so it reads in dark mode too (the browser's default is black on bright yellow).
@@ -230,9 +240,9 @@ class ChatApp:
                 self.csv_button = gr.DownloadButton("Listed papers as CSV", size="sm",
                                                     value=listed_table)
             self.table = gr.Dataframe(
-                value=rows, headers=["title", "authors", "year", "category", "code", "id"],
-                interactive=False, wrap=True, column_widths=["38%", "28%", "7%", "9%", "6%",
-                                                             "12%"])
+                value=rows, headers=[name for name, _, _ in PAPER_COLUMNS],
+                interactive=False, wrap=True,
+                column_widths=[width for _, width, _ in PAPER_COLUMNS])
             paper_filter.change(self.list_papers, paper_filter,
                                 [self.table, self.bib_button, self.csv_button],
                                 api_visibility="private")
@@ -436,9 +446,8 @@ def _paper_choices(papers: list[Paper]) -> list[tuple[str, str]]:
     return [(p.display_title, p.id) for p in papers]
 
 
-def _paper_row(p: Paper) -> list:
-    return [p.display_title, p.author_line, p.year or "", p.category or "",
-            "yes" if p.has_code else "", p.id]
+def _paper_row(paper: Paper) -> list:
+    return [cell(paper) for _, _, cell in PAPER_COLUMNS]
 
 
 def _header(papers: list[Paper]) -> str:
