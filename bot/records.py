@@ -44,6 +44,13 @@ class Paper(BaseModel):
     date: dt.date | None = None
     has_code: bool = False
     arxiv_id: str | None = None
+    doi: str | None = Field(None, description="Normalised: lower case, no resolver prefix.")
+    venue: str | None = Field(None, description="The journal, proceedings or book.")
+    url: str | None = None
+    cite_key: str | None = Field(None, description="A bibliography's own key for the paper.")
+    keywords: list[str] = Field(default_factory=list)
+    entry_type: str | None = Field(None, description="What the source calls it: article, "
+                                   "inproceedings, book…")
     comment: str | None = None
     abstract: str
     abstract_versions: list[str] = Field(

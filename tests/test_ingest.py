@@ -348,3 +348,47 @@ def test_abstract_keys_are_the_same_in_every_process(tmp_path):
                                  capture_output=True, text=True,
                                  env={**os.environ, "PYTHONHASHSEED": seed}).stdout.split()
         assert printed == [keys[0].words, *map(str, keys[0].sketch)]
+
+
+@pytest.mark.parametrize(("raw", "doi"), [
+    ("10.1038/nature14539", "10.1038/nature14539"),
+    ("https://doi.org/10.1145/3292500.3330701", "10.1145/3292500.3330701"),
+    ("http://dx.doi.org/10.1000/ABC.def.", "10.1000/abc.def"),
+    ("doi: 10.48550/arXiv.1706.03762", "10.48550/arxiv.1706.03762"),
+    ("not a doi", None), ("10.12/x", None), ("", None), (None, None),
+])
+def test_dois_are_normalised_as_resolvers_read_them(raw, doi):
+    from bot.ingest.sighting import normalise_doi
+
+    assert normalise_doi(raw) == doi
+
+
+def _sighting(line: int, abstract: str, **fields):
+    from bot.ingest.sighting import Sighting
+    from bot.records import Source
+
+    return Sighting(source=Source(file="refs.bib", line=line, layout=Layout.JSONL),
+                    abstract=abstract, **fields)
+
+
+def test_one_doi_is_one_paper_and_two_dois_are_never_merged():
+    from bot.ingest.merge import build_paper, group_sightings
+
+    sightings = [
+        _sighting(1, "We study deep learning at length.", title="Deep learning",
+                  doi="10.1038/nature14539", venue="Nature", cite_key="lecun2015"),
+        _sighting(9, "A different wording of what deep learning does.",
+                  doi="10.1038/nature14539", url="https://www.nature.com/articles/nature14539",
+                  keywords=["neural networks"]),
+        # The same title, another DOI: another paper (an erratum, a reprint), never merged.
+        _sighting(20, "We study deep learning at length.", title="Deep learning",
+                  doi="10.1000/other"),
+    ]
+    groups = group_sightings(sightings)
+    assert groups == [[0, 1], [2]]
+    paper = build_paper([sightings[i] for i in groups[0]])
+    assert (paper.doi, paper.venue, paper.cite_key) == ("10.1038/nature14539", "Nature",
+                                                       "lecun2015")
+    assert paper.url == "https://www.nature.com/articles/nature14539"
+    assert paper.keywords == ["neural networks"]
+    assert [s.line for s in paper.sources] == [1, 9]

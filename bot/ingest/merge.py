@@ -48,6 +48,7 @@ class _Groups:
         self.identity: list[dict[str, set[str]]] = [
             {
                 "arxiv": {s.arxiv_id} if s.arxiv_id else set(),
+                "doi": {s.doi} if s.doi else set(),
                 "title": {normalise_title(s.title)} if s.title else set(),
                 "source": {s.source_id} if s.source_id else set(),
             }
@@ -203,7 +204,7 @@ def group_sightings(sightings: list[Sighting]) -> list[list[int]]:
     groups = _Groups(sightings)
     by_key: dict[tuple[str, str], int] = {}
     for i, s in enumerate(sightings):
-        keys = [("arxiv", s.arxiv_id), ("source", s.source_id),
+        keys = [("arxiv", s.arxiv_id), ("doi", s.doi), ("source", s.source_id),
                 ("title", normalise_title(s.title) if s.title else None)]
         for kind, value in keys:
             if value:
@@ -248,6 +249,12 @@ def build_paper(sightings: list[Sighting]) -> Paper:
         date=first("date"),
         has_code=any(s.has_code for s in sightings),
         arxiv_id=arxiv_id,
+        doi=first("doi"),
+        venue=first("venue"),
+        url=first("url"),
+        cite_key=first("cite_key"),
+        keywords=_union(s.keywords for s in sightings),
+        entry_type=first("entry_type"),
         comment=first("comment"),
         abstract=abstract,
         abstract_versions=[v for v in versions if v != abstract],

@@ -15,6 +15,9 @@ _SPACE_RUN = re.compile(r"\s+")
 # Control characters (a terminal's escapes, NUL, bell) and the bidirectional overrides that
 # make text display in another order than it reads: never meant as content.
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# A DOI: the directory indicator 10., a registrant code, a slash and a suffix, alone or in a
+# doi.org address or after a `doi:` prefix.
+_DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
 # arXiv ids: new style 2403.05530(v2), old style cs.LG/0601001(v1).
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?\s*(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
@@ -45,6 +48,12 @@ class Sighting:
     has_code: bool = False
     arxiv_id: str | None = None
     source_id: str | None = None  # an id the source gives that is not an arXiv id (BEIR _id)
+    doi: str | None = None  # normalised (normalise_doi): an identity, as the arXiv id is
+    venue: str | None = None  # the journal, proceedings or book it appeared in
+    url: str | None = None
+    cite_key: str | None = None  # a bibliography's own key for it (BibTeX, CSL-JSON id)
+    keywords: list[str] = field(default_factory=list)
+    entry_type: str | None = None  # what the source calls it: article, inproceedings, book…
     comment: str | None = None
     doubts: list[str] = field(default_factory=list)  # kept, but worth a warning in the report
     abstract_keys: AbstractKeys | None = None  # set by merge.add_abstract_keys
@@ -77,3 +86,12 @@ def normalise_arxiv_id(raw: str | None) -> str | None:
         return None
     match = _ARXIV_ID.match(raw.strip())
     return match.group(1) if match else None
+
+
+def normalise_doi(raw: str | None) -> str | None:
+    """`https://doi.org/10.1000/XYZ.` -> `10.1000/xyz`; None for anything that is not a DOI.
+    DOIs are case-insensitive; the trailing punctuation of a sentence is no part of one."""
+    if not raw:
+        return None
+    match = _DOI.match(raw.strip())
+    return match.group(1).rstrip(".,;").lower() if match else None
