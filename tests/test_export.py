@@ -48,3 +48,30 @@ def test_no_csv_cell_can_start_a_spreadsheet_formula(seed_bot, hostile):
     for column in ("id", "title", "authors", "abstract"):
         cell = row[CSV_COLUMNS.index(column)]
         assert cell == "'" + hostile  # text to the spreadsheet, the value still readable
+
+
+def test_bibtex_keeps_a_papers_cite_key_type_doi_venue_and_url(seed_bot):
+    paper = seed_bot.papers[0].model_copy(update={
+        "cite_key": "lecun2015deep", "entry_type": "article", "doi": "10.1038/nature14539",
+        "venue": "Nature", "url": "https://www.nature.com/articles/nature14539",
+        "keywords": ["deep learning", "review"]})
+    twin = paper.model_copy(update={"id": "other"})  # the same key twice: the second lettered
+    odd = paper.model_copy(update={"id": "odd", "cite_key": "has space,{brace}",
+                                   "entry_type": "weird", "venue": "Proc. X"})
+    entries = bibtexparser.parse_string(to_bibtex([paper, twin, odd])).entries
+    first = entries[0]
+    assert (first.key, first.entry_type) == ("lecun2015deep", "article")
+    fields = {name: field.value for name, field in first.fields_dict.items()}
+    assert fields["doi"] == "10.1038/nature14539" and fields["journal"] == "{Nature}"
+    assert fields["url"] == "https://www.nature.com/articles/nature14539"
+    assert fields["keywords"] == "deep learning, review"
+    assert entries[1].key != "lecun2015deep"
+    assert entries[2].entry_type == "misc" and " " not in entries[2].key
+    assert entries[2].fields_dict["howpublished"].value == "{Proc. X}"
+
+
+def test_csv_carries_doi_venue_and_the_papers_own_url(seed_bot):
+    paper = seed_bot.papers[0].model_copy(update={
+        "doi": "10.1/x", "venue": "Nature", "url": "https://example.org/p"})
+    row = dict(zip(CSV_COLUMNS, list(csv.reader(io.StringIO(to_csv([paper]))))[1], strict=True))
+    assert (row["doi"], row["venue"], row["url"]) == ("10.1/x", "Nature", "https://example.org/p")

@@ -22,38 +22,66 @@ _CSV_CELLS: dict[str, Callable[[Paper], object]] = {
     "year": lambda p: p.year or "",
     "category": lambda p: p.category or "",
     "arxiv_id": lambda p: p.arxiv_id or "",
-    "url": lambda p: p.arxiv_url or "",
+    "doi": lambda p: p.doi or "",
+    "venue": lambda p: p.venue or "",
+    "url": lambda p: p.url or p.arxiv_url or "",
     "has_code": lambda p: "yes" if p.has_code else "",
     "abstract": lambda p: p.abstract,
 }
 CSV_COLUMNS = list(_CSV_CELLS)
 _LATEX_SPECIAL = re.compile(r"([&%$#_])")
+# What a cite key may hold and still be written as it is: no braces, commas, spaces, quotes.
+_SAFE_KEY = re.compile(r"[A-Za-z0-9_:.+/\-]{1,100}")
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(…),
 # +cmd|…): OWASP's advice is to make such a cell text by prefixing a single quote.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+# Where a BibTeX entry of each type names the venue it appeared in.
+_VENUE_FIELD = {"article": "journal", "inproceedings": "booktitle", "incollection": "booktitle",
+                "conference": "booktitle", "inbook": "booktitle"}
+
+
 def to_bibtex(papers: Sequence[Paper]) -> str:
-    """One @misc entry a paper (paperchat knows no venues), keyed author-year-word."""
+    """One entry a paper: of the type its source gave (else @misc), under the cite key its
+    bibliography gave (else author-year-word), with its DOI, venue and URL when known."""
     library = bibtexparser.Library()
     keys: set[str] = set()
     for paper in papers:
-        fields = [model.Field("title", "{" + _latex(paper.display_title) + "}")]
-        if paper.authors:
-            fields.append(model.Field("author", " and ".join(_latex(a) for a in paper.authors)
-                                      + (" and others" if paper.authors_truncated else "")))
-        if paper.year:
-            fields.append(model.Field("year", str(paper.year)))
-        if paper.arxiv_id:
-            fields += [model.Field("eprint", paper.arxiv_id),
-                       model.Field("archiveprefix", "arXiv")]
-            if paper.category:
-                fields.append(model.Field("primaryclass", paper.category))
-        if paper.arxiv_url:
-            fields.append(model.Field("url", paper.arxiv_url))
-        fields.append(model.Field("abstract", _latex(paper.abstract)))
-        library.add(model.Entry("misc", _unique_key(paper, keys), fields))
+        entry_type = paper.entry_type if paper.entry_type in _ENTRY_TYPES else "misc"
+        library.add(model.Entry(entry_type, _unique_key(paper, keys),
+                                _bibtex_fields(paper, entry_type)))
     return bibtexparser.write_string(library)
+
+
+_ENTRY_TYPES = frozenset({"article", "book", "booklet", "conference", "inbook", "incollection",
+                          "inproceedings", "manual", "mastersthesis", "misc", "phdthesis",
+                          "proceedings", "techreport", "unpublished"})
+
+
+def _bibtex_fields(paper: Paper, entry_type: str) -> list[model.Field]:
+    fields = [model.Field("title", "{" + _latex(paper.display_title) + "}")]
+    if paper.authors:
+        fields.append(model.Field("author", " and ".join(_latex(a) for a in paper.authors)
+                                  + (" and others" if paper.authors_truncated else "")))
+    if paper.year:
+        fields.append(model.Field("year", str(paper.year)))
+    if paper.venue:
+        fields.append(model.Field(_VENUE_FIELD.get(entry_type, "howpublished"),
+                                  "{" + _latex(paper.venue) + "}"))
+    if paper.doi:
+        fields.append(model.Field("doi", paper.doi))
+    if paper.arxiv_id:
+        fields += [model.Field("eprint", paper.arxiv_id),
+                   model.Field("archiveprefix", "arXiv")]
+        if paper.category:
+            fields.append(model.Field("primaryclass", paper.category))
+    if url := paper.url or paper.arxiv_url:
+        fields.append(model.Field("url", url))
+    if paper.keywords:
+        fields.append(model.Field("keywords", _latex(", ".join(paper.keywords))))
+    fields.append(model.Field("abstract", _latex(paper.abstract)))
+    return fields
 
 
 def to_csv(papers: Sequence[Paper]) -> str:
@@ -76,6 +104,11 @@ def _latex(text: str) -> str:
 
 
 def _unique_key(paper: Paper, taken: set[str]) -> str:
+    """The paper's own cite key when its bibliography gave one that is still free (and
+    safe in BibTeX), else author-year-word, lettered apart."""
+    if paper.cite_key and _SAFE_KEY.fullmatch(paper.cite_key) and paper.cite_key not in taken:
+        taken.add(paper.cite_key)
+        return paper.cite_key
     surname = paper.authors[0].split()[-1] if paper.authors else "anon"
     words = [w for w in re.findall(r"[A-Za-z]+", paper.title or "") if len(w) > 3]
     base = _ascii(f"{surname}{paper.year or ''}{words[0] if words else ''}").lower() or "paper"
