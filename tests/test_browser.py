@@ -111,7 +111,9 @@ def test_a_year_filter_scopes_the_answer(page):
     shot(page, "filtered")
 
 
-def test_cited_papers_download_as_bibtex_and_csv(page):
+def test_cited_papers_download_as_bibtex_csl_json_and_csv(page):
+    import json
+
     import bibtexparser
 
     ask(page, QUESTION)
@@ -124,6 +126,11 @@ def test_cited_papers_download_as_bibtex_and_csv(page):
         page.get_by_role("button", name="Cited papers as CSV").click()
     rows = Path(table.value.path()).read_text().splitlines()
     assert rows[0].startswith("id,title") and len(rows) - 1 == len(entries)
+    with page.expect_download() as csl:
+        page.get_by_role("button", name="Cited papers as CSL-JSON").click()
+    items = json.loads(Path(csl.value.path()).read_text())
+    assert [i["title"] for i in items][0] == "Synthetic Returns for Long-Term Credit Assignment"
+    assert len(items) == len(entries)
     shot(page, "downloads")
 
 

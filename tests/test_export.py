@@ -75,3 +75,40 @@ def test_csv_carries_doi_venue_and_the_papers_own_url(seed_bot):
         "doi": "10.1/x", "venue": "Nature", "url": "https://example.org/p"})
     row = dict(zip(CSV_COLUMNS, list(csv.reader(io.StringIO(to_csv([paper]))))[1], strict=True))
     assert (row["doi"], row["venue"], row["url"]) == ("10.1/x", "Nature", "https://example.org/p")
+
+
+def test_csl_json_is_what_zotero_and_pandoc_read(seed_bot):
+    import json
+
+    from bot.surfaces.export import to_csl_json
+
+    paper = seed_bot.papers[0].model_copy(update={
+        "cite_key": "lecun2015deep", "entry_type": "article", "doi": "10.1038/nature14539",
+        "venue": "Nature", "authors": ["Yann LeCun", "Yoshua Bengio", "Prince"],
+        "keywords": ["deep learning"]})
+    items = json.loads(to_csl_json([paper, *seed_bot.papers[1:]]))
+    assert len(items) == len(seed_bot.papers)
+    assert len({i["id"] for i in items}) == len(items)
+    first = items[0]
+    assert (first["id"], first["type"], first["DOI"]) == ("lecun2015deep", "article-journal",
+                                                          "10.1038/nature14539")
+    assert first["author"] == [{"family": "LeCun", "given": "Yann"},
+                               {"family": "Bengio", "given": "Yoshua"}, {"literal": "Prince"}]
+    assert first["container-title"] == "Nature" and first["keyword"] == "deep learning"
+    assert first["abstract"] == paper.abstract
+    gemini = next(i for i in items if i.get("number") == "arXiv:2403.05530")
+    assert gemini["URL"] == "https://arxiv.org/abs/2403.05530"
+    assert gemini["issued"]["date-parts"][0][0] == 2024
+
+
+def test_the_cli_prints_the_library_in_each_export_format(seed_library_dir, capsys):
+    import json
+
+    from bot.surfaces.cli import main
+
+    assert main(["papers", "--index", str(seed_library_dir), "--format", "csl-json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 68
+    assert main(["papers", "--index", str(seed_library_dir), "--format", "bibtex",
+                 "--year-from", "2024"]) == 0
+    entries = bibtexparser.parse_string(capsys.readouterr().out).entries
+    assert entries and all(int(e.fields_dict["year"].value) >= 2024 for e in entries)

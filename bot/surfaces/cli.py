@@ -25,6 +25,7 @@ from bot.records import Filters, Hit, Layout, Paper
 from bot.reporting import Reporter
 from bot.settings import Engine, Settings, get_settings, parse_credentials
 from bot.surfaces.evaluate import Task
+from bot.surfaces.export import EXPORTS
 from bot.surfaces.process import collector_paused
 
 REFUSED = 3  # exit code: the library was built, but some corpus files were refused
@@ -50,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             + e["msg"].removeprefix("Value error, ") for e in exc.errors()))
     if getattr(args, "address", None) and args.settings.embedding.engine != "ray":
         parser.error("--address needs --engine ray")
+    if getattr(args, "format", None) and args.json:
+        parser.error("--format and --json: choose one")
     try:
         return args.run(args, filters)
     except PaperchatError as exc:
@@ -198,6 +201,9 @@ def _similar_command(commands: Commands) -> None:
 def _papers_command(commands: Commands) -> None:
     sub = _command(commands, "papers", _papers, "list the papers in the library")
     _with_output(sub, k=None)
+    sub.add_argument("--format", choices=list(EXPORTS),
+                     help="print them for a reference manager instead: BibTeX, CSL-JSON (what "
+                          "Zotero imports) or CSV")
 
 
 def _eval_command(commands: Commands) -> None:
@@ -329,6 +335,9 @@ def _ask(args: argparse.Namespace, filters: Filters | None) -> int:
 
 def _papers(args: argparse.Namespace, filters: Filters | None) -> int:
     papers = [p for p in _open(args).papers if filters is None or filters.matches(p)]
+    if args.format:
+        print(EXPORTS[args.format].write(papers), end="")
+        return 0
     if args.json:
         print(TypeAdapter(list[Paper]).dump_json(papers, indent=2).decode())
         return 0

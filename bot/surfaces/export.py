@@ -1,13 +1,15 @@
-"""Papers out of paperchat: BibTeX (written by bibtexparser) and CSV, for reference managers
-and spreadsheets."""
+"""Papers out of paperchat: BibTeX (written by bibtexparser), CSL-JSON (what Zotero imports)
+and CSV, for reference managers and spreadsheets. `EXPORTS` names them for every surface."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import bibtexparser
 from bibtexparser import model
@@ -123,3 +125,67 @@ def _unique_key(paper: Paper, taken: set[str]) -> str:
 def _ascii(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", unicodedata.normalize("NFKD", text)
                   .encode("ascii", "ignore").decode())
+
+
+# CSL's names for the BibTeX entry types; a type CSL already knows is kept as it is.
+_CSL_TYPE = {"article": "article-journal", "inproceedings": "paper-conference",
+             "conference": "paper-conference", "incollection": "chapter", "inbook": "chapter",
+             "book": "book", "phdthesis": "thesis", "mastersthesis": "thesis",
+             "techreport": "report", "misc": "article", "unpublished": "manuscript"}
+_CSL_TYPES = frozenset({"article", "article-journal", "article-magazine", "article-newspaper",
+                        "book", "chapter", "dataset", "manuscript", "paper-conference",
+                        "report", "thesis", "webpage", "software", "post", "speech"})
+
+
+def to_csl_json(papers: Sequence[Paper]) -> str:
+    """A CSL-JSON array, as Zotero and pandoc read it: one item a paper, its id the paper's
+    cite key when it has a free one."""
+    taken: set[str] = set()
+    return json.dumps([_csl_item(p, _unique_key(p, taken)) for p in papers],
+                      ensure_ascii=False, indent=2) + "\n"
+
+
+def _csl_item(paper: Paper, key: str) -> dict:
+    item: dict = {"id": key, "type": _csl_type(paper.entry_type), "title": paper.display_title}
+    if paper.authors:
+        item["author"] = [_csl_name(a) for a in paper.authors]
+    if paper.date:
+        # A date at 1 January is most often a year alone (BibTeX's `year`): said as a year.
+        parts = ([paper.date.year] if (paper.date.month, paper.date.day) == (1, 1)
+                 else [paper.date.year, paper.date.month, paper.date.day])
+        item["issued"] = {"date-parts": [parts]}
+    optional = {"container-title": paper.venue, "DOI": paper.doi,
+                "URL": paper.url or paper.arxiv_url,
+                "number": f"arXiv:{paper.arxiv_id}" if paper.arxiv_id else None,
+                "keyword": ", ".join(paper.keywords) or None, "abstract": paper.abstract}
+    item.update({name: value for name, value in optional.items() if value})
+    return item
+
+
+def _csl_type(entry_type: str | None) -> str:
+    """BibTeX's name first: its `article` is a journal article, where CSL's is a preprint."""
+    if entry_type in _CSL_TYPE:
+        return _CSL_TYPE[entry_type]
+    return entry_type if entry_type in _CSL_TYPES else "article"
+
+
+def _csl_name(name: str) -> dict[str, str]:
+    """"Ada King Lovelace" -> family "Lovelace", given "Ada King"; one word stays literal."""
+    given, _, family = name.rpartition(" ")
+    return {"family": family, "given": given} if given else {"literal": name}
+
+
+@dataclass(frozen=True)
+class Export:
+    name: str  # what it is called on the page: "BibTeX"
+    suffix: str  # the file's suffix
+    write: Callable[[Sequence[Paper]], str]
+
+
+# Every export, by the name the command line takes (`papers --format`): the web app offers a
+# download of each, in this order.
+EXPORTS: dict[str, Export] = {
+    "bibtex": Export("BibTeX", ".bib", to_bibtex),
+    "csl-json": Export("CSL-JSON", ".json", to_csl_json),
+    "csv": Export("CSV", ".csv", to_csv),
+}

@@ -29,7 +29,7 @@ from bot.records import Citation, Filters, Hit, Paper
 from bot.reporting import Reporter
 from bot.retrieve.query import clean_query
 from bot.surfaces.cards import render_card
-from bot.surfaces.export import to_bibtex, to_csv
+from bot.surfaces.export import EXPORTS
 from bot.surfaces.login import LoginGuard
 from bot.surfaces.uploads import ACCEPTED, UploadDesk, UploadOutcome
 
@@ -187,10 +187,9 @@ class ChatApp:
             return
         cited_papers = [c.paper for c in citations]
         with gr.Row():
-            gr.DownloadButton("Cited papers as BibTeX", size="sm", value=_export_file(
-                to_bibtex(cited_papers), "cited.bib"))
-            gr.DownloadButton("Cited papers as CSV", size="sm", value=_export_file(
-                to_csv(cited_papers), "cited.csv"))
+            for export, file in zip(EXPORTS.values(), _export_files(cited_papers, "cited"),
+                                    strict=True):
+                gr.DownloadButton(f"Cited papers as {export.name}", size="sm", value=file)
         for citation in citations:
             gr.Markdown(render_card(citation, self.bot.templates),
                         elem_id=f"{CITATION_ANCHOR}{citation.n}", elem_classes=["citation-card"])
@@ -233,19 +232,17 @@ class ChatApp:
     def _papers_tab(self) -> None:
         with gr.Tab("Papers"):
             paper_filter = gr.Textbox(label="Filter by title or author")
-            rows, listed_bibtex, listed_table = self.list_papers("")
+            rows, *listed = self.list_papers("")
             with gr.Row():
-                self.bib_button = gr.DownloadButton("Listed papers as BibTeX", size="sm",
-                                                    value=listed_bibtex)
-                self.csv_button = gr.DownloadButton("Listed papers as CSV", size="sm",
-                                                    value=listed_table)
+                self.export_buttons = [
+                    gr.DownloadButton(f"Listed papers as {export.name}", size="sm", value=file)
+                    for export, file in zip(EXPORTS.values(), listed, strict=True)]
             self.table = gr.Dataframe(
                 value=rows, headers=[name for name, _, _ in PAPER_COLUMNS],
                 interactive=False, wrap=True,
                 column_widths=[width for _, width, _ in PAPER_COLUMNS])
             paper_filter.change(self.list_papers, paper_filter,
-                                [self.table, self.bib_button, self.csv_button],
-                                api_visibility="private")
+                                [self.table, *self.export_buttons], api_visibility="private")
             self.report_summary = gr.Markdown(_report_summary(self.bot))
             with gr.Accordion("Ingest report", open=False):
                 self.report_text = gr.Code(self.bot.report.render(), language=None,
@@ -255,8 +252,7 @@ class ChatApp:
         wanted = (query or "").strip().lower()
         shown = [p for p in self.bot.papers
                  if not wanted or wanted in f"{p.display_title} {' '.join(p.authors)}".lower()]
-        return ([_paper_row(p) for p in shown], _export_file(to_bibtex(shown), "papers.bib"),
-                _export_file(to_csv(shown), "papers.csv"))
+        return [_paper_row(p) for p in shown], *_export_files(shown, "papers")
 
     # -- papers added --------------------------------------------------------------------------
 
@@ -269,8 +265,8 @@ class ChatApp:
             add_button = gr.Button("Add to the library", variant="primary")
             added = gr.Markdown(elem_id="added-report")
         # Everything that shows the library: `add_papers` returns one value for each.
-        self.add_outputs = [added, self.header, self.paper_choice, self.table, self.bib_button,
-                            self.csv_button, self.report_summary, self.report_text,
+        self.add_outputs = [added, self.header, self.paper_choice, self.table,
+                            *self.export_buttons, self.report_summary, self.report_text,
                             self.category, self.year_from, self.year_to, uploads]
         add_button.click(self.add_papers, uploads, self.add_outputs, api_visibility="private")
 
@@ -290,11 +286,11 @@ class ChatApp:
     def _library_shown(self, outcome: UploadOutcome) -> tuple:
         """The new library in every output of `add_outputs`, the upload box emptied."""
         bot = outcome.bot
-        rows, listed_bib, listed_csv = self.list_papers("")
+        rows, *listed = self.list_papers("")
         years = _years(bot.papers)
         return (_added_markdown(outcome), _header(bot.papers),
                 gr.Dropdown(choices=_paper_choices(bot.papers)),
-                rows, listed_bib, listed_csv, _report_summary(bot), bot.report.render(),
+                rows, *listed, _report_summary(bot), bot.report.render(),
                 gr.Dropdown(choices=[ANY, *_categories(bot.papers)]),
                 gr.Dropdown(choices=years), gr.Dropdown(choices=years), None)
 
@@ -433,6 +429,12 @@ def _hits_markdown(hits: list[Hit]) -> str:
         lines.append(f"{i}. **{escape_markdown(p.display_title)}** ({p.year_label}) — "
                      f"similarity {h.score:.2f}{link}  \n   {escape_markdown(p.author_line)}")
     return "\n".join(lines)
+
+
+def _export_files(papers: list[Paper], stem: str) -> list[str]:
+    """A file of these papers in each export format, in `EXPORTS`' order."""
+    return [_export_file(export.write(papers), stem + export.suffix)
+            for export in EXPORTS.values()]
 
 
 def _export_file(text: str, name: str) -> str:
