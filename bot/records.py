@@ -16,6 +16,7 @@ class Layout(str, Enum):
     ABSTRACT_LINES = "abstract-lines"  # one `Abstract:...` line a paper
     ARXIV_LISTING = "arxiv-listing"  # blank-line separated blocks ending in arXiv:ID, Created:
     JSONL = "jsonl"  # arXiv metadata or BEIR corpus records, optionally gzipped
+    BIBTEX = "bibtex"  # BibTeX bibliographies: one @type{key, field = value, ...} an entry
 
 
 class Source(BaseModel):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.ingest.readers import abstract_lines, arxiv_listing, jsonl, listing
+from bot.ingest.readers import abstract_lines, arxiv_listing, bibtex, jsonl, listing
 from bot.ingest.readers.reader import Read, Reader
 from bot.records import Layout
 
 READERS: tuple[Reader, ...] = (
     jsonl.READER,
+    bibtex.READER,
     abstract_lines.READER,
     listing.READER,
     arxiv_listing.READER,
