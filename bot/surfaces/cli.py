@@ -9,6 +9,7 @@ files; a line on stderr says when those changed or vanished since.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
@@ -37,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # and transformers' advice to developers is no concern of the command's user.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    # bibtexparser logs each malformed entry it meets; the ingest report names each one
+    # already, with its file and line.
+    logging.getLogger("bibtexparser").setLevel(logging.ERROR)
     args = parser.parse_args(argv)
     try:
         filters = _filters(args)
