@@ -16,6 +16,7 @@ class Layout(str, Enum):
     ABSTRACT_LINES = "abstract-lines"  # one `Abstract:...` line a paper
     ARXIV_LISTING = "arxiv-listing"  # blank-line separated blocks ending in arXiv:ID, Created:
     JSONL = "jsonl"  # arXiv metadata or BEIR corpus records, optionally gzipped
+    CSL_JSON = "csl-json"  # one JSON array of CSL items: Zotero and Better BibTeX exports
 
 
 class Source(BaseModel):

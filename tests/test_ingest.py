@@ -147,8 +147,8 @@ def test_layout_detection_and_override(tmp_path, seed_files):
 def test_every_layout_has_one_reader_and_every_surface_names_it():
     assert sorted(r.layout for r in readers.READERS) == sorted(Layout)
     assert readers.layout_choices() == [x.value for x in Layout]
-    assert readers.expected() == ("a paper listing, 'Abstract:' lines, an arXiv listing or "
-                                  "JSON Lines")
+    assert readers.expected() == ("a paper listing, 'Abstract:' lines, an arXiv listing, "
+                                  "JSON Lines or CSL-JSON")
     accepted = readers.accepted()
     assert all(r.described in accepted for r in readers.READERS)
     assert readers.upload_suffixes() == [".txt", ".jsonl", ".json", ".gz"]

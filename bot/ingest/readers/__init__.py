@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.ingest.readers import abstract_lines, arxiv_listing, jsonl, listing
+from bot.ingest.readers import abstract_lines, arxiv_listing, csl_json, jsonl, listing
 from bot.ingest.readers.reader import Read, Reader
 from bot.records import Layout
 
 READERS: tuple[Reader, ...] = (
+    csl_json.READER,
     jsonl.READER,
     abstract_lines.READER,
     listing.READER,
