@@ -117,8 +117,7 @@ def _record(item: Any, source: Source, end: int, excerpt: str) -> Sighting | Rej
     if abstract is None:
         return rejected("no abstract")
     sighting = Sighting(source=source, abstract=abstract, last_line=end,
-                        title=_MARKUP.sub("", title) if title else None)
-    sighting.title = clean_text(sighting.title) if sighting.title else None
+                        title=clean_text(_MARKUP.sub("", title)) or None if title else None)
     sighting.cite_key = _text(item.get("citation-key")) or _text(item.get("id"))
     sighting.entry_type = _text(item.get("type"))
     sighting.authors = _authors(item.get("author"))
