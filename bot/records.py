@@ -17,6 +17,7 @@ class Layout(str, Enum):
     ARXIV_LISTING = "arxiv-listing"  # blank-line separated blocks ending in arXiv:ID, Created:
     JSONL = "jsonl"  # arXiv metadata or BEIR corpus records, optionally gzipped
     BIBTEX = "bibtex"  # BibTeX bibliographies: one @type{key, field = value, ...} an entry
+    CSL_JSON = "csl-json"  # one JSON array of CSL items: Zotero and Better BibTeX exports
 
 
 class Source(BaseModel):
