@@ -392,3 +392,31 @@ def test_one_doi_is_one_paper_and_two_dois_are_never_merged():
     assert paper.url == "https://www.nature.com/articles/nature14539"
     assert paper.keywords == ["neural networks"]
     assert [s.line for s in paper.sources] == [1, 9]
+
+
+def test_one_paper_from_a_bib_a_csl_json_file_and_an_arxiv_dump_is_one_record(tmp_path):
+    abstract = ("The dominant sequence transduction models are based on complex recurrent "
+                "networks. We propose the Transformer, based solely on attention.")
+    (tmp_path / "refs.bib").write_text(
+        "@inproceedings{vaswani2017attention,\n  title = {Attention Is All You Need},\n"
+        "  author = {Vaswani, Ashish and Shazeer, Noam},\n  booktitle = {NeurIPS},\n"
+        "  year = {2017},\n  doi = {10.5555/3295222.3295349},\n  eprint = {1706.03762},\n"
+        "  archivePrefix = {arXiv},\n  abstract = {" + abstract + "}\n}\n", encoding="utf-8")
+    (tmp_path / "My Library.json").write_text(json.dumps([{
+        "id": "http://zotero.org/users/1/items/ABC", "type": "paper-conference",
+        "title": "Attention is all you need", "DOI": "https://doi.org/10.5555/3295222.3295349",
+        "author": [{"family": "Vaswani", "given": "Ashish"}],
+        "issued": {"date-parts": [[2017, 12]]}, "abstract": abstract}], indent=2),
+        encoding="utf-8")
+    (tmp_path / "arxiv.jsonl").write_text(json.dumps({
+        "id": "1706.03762", "title": "Attention Is All You Need", "authors": "Ashish Vaswani",
+        "abstract": abstract + " (v7)", "categories": "cs.CL"}) + "\n", encoding="utf-8")
+    corpus = ingest([tmp_path])
+    assert [f.layout for f in corpus.report.files] == [Layout.CSL_JSON, Layout.JSONL,
+                                                       Layout.BIBTEX]
+    assert len(corpus.papers) == 1
+    paper = corpus.papers[0]
+    assert (paper.arxiv_id, paper.doi) == ("1706.03762", "10.5555/3295222.3295349")
+    assert paper.venue == "NeurIPS" and paper.cite_key is not None
+    assert sorted(s.layout for s in paper.sources) == sorted(
+        [Layout.JSONL, Layout.CSL_JSON, Layout.BIBTEX])
