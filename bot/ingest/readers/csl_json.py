@@ -3,7 +3,7 @@ array of items, pretty-printed over many lines, each `{"id", "type", "title", "a
 "issued", "abstract", "DOI", "URL", "container-title", "keyword", ...}`.
 
 The document is parsed whole, with limits: more than `MAX_BYTES` of it is refused unread, and
-one nested deeper than `jsonl.MAX_DEPTH` is refused (orjson parses iteratively and refuses
+one nested deeper than `json_values.MAX_DEPTH` is refused (orjson parses iteratively and refuses
 numbers too large for a float). orjson gives no positions, so each item's first line is found
 by scanning the text's brackets outside strings. An item's span runs to the line before the
 next item's (the first from the array's opening line, the last to the closing one), so the
@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from bot.ingest.readers.jsonl import MAX_DEPTH, _depth, _json_kind, _parse_date
+from bot.ingest.readers.json_values import MAX_DEPTH, json_depth, json_kind, parse_date
 from bot.ingest.readers.reader import Reader
 from bot.ingest.sighting import (
     Sighting,
@@ -70,7 +70,7 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
     if not isinstance(document, list):
         yield whole(f"a JSON {_kind(document)}, not a list of CSL items")
         return
-    if _depth(document) > MAX_DEPTH:
+    if json_depth(document) > MAX_DEPTH:
         yield whole(f"JSON nested more than {MAX_DEPTH} deep")
         return
     if not document:
@@ -85,7 +85,7 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
 
 
 def _kind(value: Any) -> str:
-    return "object" if isinstance(value, dict) else _json_kind(value)
+    return "object" if isinstance(value, dict) else json_kind(value)
 
 
 def _item_lines(text: str) -> list[int]:
@@ -182,7 +182,7 @@ def _read_date(issued: Any, sighting: Sighting) -> None:
         if raw is None:
             return
         shown = raw
-        date = _from_parts([raw]) if raw.isdigit() else _parse_date(raw)
+        date = _from_parts([raw]) if raw.isdigit() else parse_date(raw)
     why = "not a readable date" if date is None else implausible_date(date)
     if why is None:
         sighting.date = date

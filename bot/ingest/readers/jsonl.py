@@ -14,7 +14,6 @@ be real, is ignored with a warning.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import orjson
 
 from bot.ingest.names import parse_author_field
+from bot.ingest.readers.json_values import MAX_DEPTH, json_depth, json_kind, parse_date
 from bot.ingest.readers.reader import Reader
 from bot.ingest.sighting import Sighting, clean_text, implausible_date, normalise_arxiv_id, short
 from bot.records import Layout, RejectedChunk, Source
@@ -29,12 +29,6 @@ from bot.records import Layout, RejectedChunk, Source
 _CODE_URL = re.compile(r"https?://(www\.)?(github\.com|gitlab\.com|bitbucket\.org)/\S+",
                        re.IGNORECASE)
 _DATE_FIELDS = ("listing_date", "published", "created", "update_date", "date")
-# arXiv metadata nests three deep (a record, its versions, a version); BEIR two.
-MAX_DEPTH = 32
-_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?!\d)")
-# RFC 2822 as arXiv's versions write it, "Mon, 2 Apr 2007 19:18:42 GMT"; a four-digit year
-# only (email.utils would read year 0 as 2000).
-_RFC_DATE = re.compile(r"^\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})(?!\d)")
 
 
 def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
@@ -49,34 +43,13 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
             continue
         if not isinstance(obj, dict):
             yield RejectedChunk(file=path, line=number, text=line.strip(),
-                                reason=f"a JSON {_json_kind(obj)}, not an object")
+                                reason=f"a JSON {json_kind(obj)}, not an object")
             continue
-        if _depth(obj) > MAX_DEPTH:
+        if json_depth(obj) > MAX_DEPTH:
             yield RejectedChunk(file=path, line=number, text=line.strip(),
                                 reason=f"JSON nested more than {MAX_DEPTH} deep")
             continue
         yield _record(obj, Source(file=path, line=number, layout=Layout.JSONL), line)
-
-
-def _json_kind(value: Any) -> str:
-    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean",
-            type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def _depth(obj: Any) -> int:
-    """How deep containers nest in a parsed line (walked with a stack, not recursion)."""
-    deepest, stack = 0, [(obj, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            value = value.values()
-        elif not isinstance(value, list):
-            continue
-        deepest = max(deepest, depth)
-        if deepest > MAX_DEPTH:
-            break
-        stack.extend((child, depth + 1) for child in value)
-    return deepest
 
 
 def _record(obj: dict[str, Any], source: Source, line: str) -> Sighting | RejectedChunk:
@@ -128,7 +101,7 @@ def _read_date(obj: dict[str, Any], sighting: Sighting) -> None:
     for value in candidates:
         if value is None or isinstance(value, str) and not value.strip():
             continue
-        date = _parse_date(value) if isinstance(value, str) else None
+        date = parse_date(value) if isinstance(value, str) else None
         why = "not a readable date" if date is None else implausible_date(date)
         if why is None:
             sighting.date = date
@@ -136,17 +109,6 @@ def _read_date(obj: dict[str, Any], sighting: Sighting) -> None:
         doubt = doubt or f"date {short(str(value))!r} ignored: {why}"
     if doubt:
         sighting.doubts.append(doubt)
-
-
-def _parse_date(value: str) -> dt.date | None:
-    try:
-        if iso := _ISO_DATE.match(value):
-            return dt.date(*map(int, iso.groups()))
-        if rfc := _RFC_DATE.match(value):
-            return dt.datetime.strptime(" ".join(rfc.groups()), "%d %b %Y").date()
-    except ValueError:  # 2024-02-30, year 0000, "Foo" for a month
-        pass
-    return None
 
 
 def sniff(sample: Sequence[str]) -> bool:
