@@ -13,7 +13,7 @@ import numpy as np
 from bot.answer import AnswerContext, answerer_for
 from bot.answer.templates import Templates
 from bot.errors import LibraryError, QueryError
-from bot.ingest import expand_paths
+from bot.ingest import Corpus, expand_paths, ingest
 from bot.library.contents import Library
 from bot.library.embedding import encoder_for, engine_for
 from bot.library.store import LibraryStore
@@ -121,6 +121,14 @@ class PaperBot:
                 f"{library.manifest.encoder}); re-run `paperchat ingest`")
         return cls(library, embedder=embedder, settings=settings, store=store)
 
+    @staticmethod
+    def preview(paths: Sequence[str | Path], *, layout: Layout | None = None,
+                reporter: Reporter = SILENT) -> Corpus:
+        """What `from_corpus` would make of these files, the papers merged and the report of
+        every file, with nothing embedded and nothing written (`paperchat ingest --dry-run`).
+        IngestError when no paper can be read from them."""
+        return ingest(paths, layout, reporter=reporter)
+
     @classmethod
     def open_or_build(
         cls,
@@ -191,7 +199,7 @@ class PaperBot:
         return self.library.report
 
     def get(self, ref: str) -> Paper | None:
-        """A paper by id, arXiv id (`arXiv:2403.05530v2` too) or exact title."""
+        """A paper by id, arXiv id (`arXiv:2403.05530v2` too), DOI, cite key or exact title."""
         row = row_of_reference(self.library, ref.strip())
         return self.papers[row] if row is not None else None
 
@@ -221,7 +229,8 @@ class PaperBot:
         _check_k(k)
         query_vector = self.embedder.embed_query(question)
         hits = self.retriever.rank_for_question(query_vector, k, filters,
-                                                lexical=self.library.lexical.scores(question))
+                                                lexical=self.library.lexical.scores(question),
+                                                citable_only=True)
         context = AnswerContext(
             templates=self.templates, retrieval=self.settings.retrieval,
             top_sentences=functools.partial(self.retriever.top_sentences, query_vector))

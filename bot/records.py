@@ -37,7 +37,8 @@ class Paper(BaseModel):
     """One paper, merged from every sighting of it in the corpus."""
 
     id: str = Field(
-        description="arXiv id when known, else the source's own id, else a content hash.")
+        description="arXiv id when known, else the source's own id, else `doi:` and the DOI, "
+                    "else a content hash.")
     title: str | None = Field(None, description="None when no source gives one.")
     authors: list[str] = Field(default_factory=list)
     authors_truncated: bool = Field(False, description="The list ended in 'et al.'.")
@@ -54,7 +55,8 @@ class Paper(BaseModel):
     entry_type: str | None = Field(None, description="What the source calls it: article, "
                                    "inproceedings, book…")
     comment: str | None = None
-    abstract: str
+    abstract: str = Field(description="Empty for an item no source gives an abstract for (a "
+                                      "book, a web page): found by its title, never cited.")
     abstract_versions: list[str] = Field(
         default_factory=list, description="Other wordings of the abstract seen in the corpus."
     )
@@ -95,6 +97,11 @@ class Paper(BaseModel):
         shown = self.authors[:6]
         more = len(self.authors) > len(shown) or self.authors_truncated
         return ", ".join(shown) + (" et al." if more else "")
+
+    @property
+    def has_abstract(self) -> bool:
+        """Whether there is an abstract to quote: only then can the paper be cited."""
+        return bool(self.abstract)
 
     def all_abstracts(self) -> list[str]:
         return [self.abstract, *self.abstract_versions]
@@ -229,6 +236,8 @@ class FileReport(BaseModel):
     file: str
     layout: Layout
     records: int = Field(0, description="Records read from this file.")
+    title_only: int = Field(0, description="Of the records, those with a title and no "
+                                           "abstract: kept, found by title, never cited.")
     merged: int = Field(0, description="Records folded into a paper first seen elsewhere.")
     rejected: list[RejectedChunk] = Field(default_factory=list)
     warnings: list[RejectedChunk] = Field(
@@ -264,6 +273,8 @@ class IngestReport(BaseModel):
     refused: list[RefusedFile] = Field(
         default_factory=list, description="Files left out of the corpus, with the reason.")
     papers: int = Field(0, description="Distinct papers after merging.")
+    title_only: int = Field(0, description="Of the papers, those no source gives an abstract "
+                                           "for: found by title, never cited.")
 
     @property
     def records(self) -> int:
@@ -292,7 +303,9 @@ class IngestReport(BaseModel):
                         f"{f.rejected_count:>8}")
         rows.append(f"{'total':<44} {'':<15} {self.records:>7} {self.merged:>6} "
                     f"{self.rejected_count:>8}")
-        rows.append(f"{self.papers} distinct papers"
+        title_only = (f" ({self.title_only} without an abstract: found by title, never cited)"
+                      if self.title_only else "")
+        rows.append(f"{self.papers} distinct papers{title_only}"
                     + (f"; {len(self.refused)} file(s) refused" if self.refused else ""))
         for f in self.files:
             rows.extend(chunk.render("rejected") for chunk in f.rejected)

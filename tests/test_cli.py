@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +116,42 @@ def test_installed_command_and_python_m_bot(seed_library_dir, tmp_path):
     assert out.returncode == 1 and "Traceback" not in out.stderr
     out = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "serve" in out.stdout and "similar" in out.stdout
+
+
+def test_dry_run_reports_the_seed_corpus_and_writes_nothing(capsys, tmp_path):
+    index = tmp_path / "library"
+    code, out, _ = run(capsys, "ingest", str(SEED_DIR), "--dry-run", "--index", str(index))
+    assert code == 0
+    assert "68 distinct papers" in out and "dry run: nothing embedded, nothing written" in out
+    assert f"{'total':<44} {'':<15} {86:>7}" in out  # the 86 records of the five listings
+    assert not index.exists()
+
+
+def test_dry_run_json_has_the_shape_the_readme_gives(capsys, tmp_path):
+    data = Path(__file__).parent / "data"
+    bib, csl = data / "bibtex" / "al-folio-papers.bib", data / "csl-json" / "zotero-my-library.json"
+    nowhere = tmp_path / "missing.ris"
+    code, out, _ = run(capsys, "ingest", str(bib), str(csl), str(nowhere), "--dry-run", "--json")
+    assert code == 3  # a file was refused, as for `ingest`
+    preview = json.loads(out)
+    report, papers = preview["report"], preview["papers"]
+    assert {"files", "refused", "papers", "title_only"} <= report.keys()
+    assert [f["layout"] for f in report["files"]] == ["bibtex", "csl-json"]
+    file_keys = {"file", "layout", "records", "title_only", "merged", "rejected", "warnings"}
+    assert file_keys <= report["files"][0].keys()
+    assert {"file", "line", "lines", "reason", "text", "count"} <= (
+        report["files"][0]["rejected"][0].keys())
+    assert report["refused"][0]["file"] == str(nowhere)
+    assert report["papers"] == len(papers) == 7 + 3
+    assert set(papers[0]) == {"id", "title", "authors", "date", "doi", "arxiv_id", "venue",
+                              "cite_key", "entry_type", "has_abstract", "sources"}
+    epr = next(p for p in papers if p["cite_key"] == "PhysRev.47.777")
+    assert epr["id"] == "doi:10.1103/physrev.47.777" and epr["date"] == "1935-05-01"
+    assert epr["has_abstract"] and epr["sources"] == [f"{bib}:28"]
+    assert report["title_only"] == sum(not p["has_abstract"] for p in papers) == 7
+
+
+def test_json_without_dry_run_is_a_usage_error(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        main(["ingest", str(SEED_DIR), "--json"])
+    assert exit_.value.code == 2

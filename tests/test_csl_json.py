@@ -69,7 +69,10 @@ def test_named_items_fields():
     assert he.venue.startswith("Proceedings of the IEEE Conference on Computer Vision")
     assert he.entry_type == "paper-conference"
 
-    assert smith.reason == "no abstract" and smith.line == 59
+    # A titled item without an abstract is kept: found by title, never cited.
+    assert (smith.title, smith.abstract, smith.source.line) == (
+        "A report without an abstract", "", 59)
+    assert smith.date == dt.date(2020, 3, 4)
 
 
 def test_counts_add_up_and_every_line_is_accounted_for():
@@ -80,8 +83,10 @@ def test_counts_add_up_and_every_line_is_accounted_for():
         assert report.layout is Layout.CSL_JSON
         assert len(sightings) + len(report.rejected) == len(items)
     better_bibtex = _read(BETTER_BIBTEX)
-    assert [r.line for r in better_bibtex] == [1, 54, 88, 111]
-    assert {r.reason for r in better_bibtex} == {"no abstract"}
+    assert [s.source.line for s in better_bibtex] == [1, 54, 88, 111]
+    assert {s.abstract for s in better_bibtex} == {""}
+    assert better_bibtex[0].title == ("The physical volcanology of the 1600 eruption of "
+                                      "Huaynaputina, southern Peru")
 
 
 def test_markup_in_titles_is_dropped(tmp_path):

@@ -249,8 +249,10 @@ def _bad_files(folder: Path) -> dict[str, str]:
                      "if it is one of these.",
         "empty.txt": "the file is empty",
         "random.bin": "binary data, not a text listing",
-        "rejects.jsonl": "no record could be read (jsonl): 3 chunk(s) rejected, the first at "
-                         "line 1: not valid JSON (unexpected character, expected a string key)",
+        "rejects.jsonl": "no record could be read (jsonl): 3 chunk(s) rejected (line 1: not "
+                         "valid JSON (unexpected character, expected a string key); line 2: "
+                         "not valid JSON (unexpected character, expected a string key); line "
+                         "3: a JSON list, not an object)",
     }
 
 

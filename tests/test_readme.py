@@ -44,3 +44,10 @@ def test_cli_section_lists_every_command():
     commands = _parser()._subparsers._group_actions[0].choices
     for name in commands:
         assert f"paperchat {name}" in README
+
+
+def test_the_formats_table_is_the_registrys():
+    from bot.ingest.readers import format_table
+
+    shown = README.split("<!-- formats", 1)[1].split("-->", 1)[1].split("<!-- /formats -->")[0]
+    assert shown.strip() == format_table(), f"README's formats table should be:\n{format_table()}"

@@ -99,6 +99,7 @@ def read_file(path: Path, layout: Layout | None = None, *, reporter: Reporter = 
                 warnings.add(RejectedChunk(file=name, line=item.source.line, reason=doubt,
                                            text=item.title or item.abstract))
     report = FileReport(file=name, layout=layout, records=len(sightings),
+                        title_only=sum(not s.abstract for s in sightings),
                         rejected=rejected.chunks(), warnings=warnings.chunks())
     return sightings, report
 
@@ -142,7 +143,8 @@ def ingest(paths: Sequence[str | Path], layout: Layout | None = None, *,
             report_of[i].merged += 1
     _make_ids_unique(papers)
     return Corpus(papers=papers, files=kept,
-                  report=IngestReport(files=reports, refused=refused, papers=len(papers)))
+                  report=IngestReport(files=reports, refused=refused, papers=len(papers),
+                                      title_only=sum(not p.has_abstract for p in papers)))
 
 
 def _read(path: Path, layout: Layout | None, reporter: Reporter, parse_cache: ParseCache | None,
@@ -164,9 +166,10 @@ def _read(path: Path, layout: Layout | None, reporter: Reporter, parse_cache: Pa
 
 
 def _no_record(path: Path, report: FileReport) -> str:
-    first = report.rejected[0] if report.rejected else None
-    rejected = (f"{report.rejected_count:,} chunk(s) rejected, the first at line "
-                f"{first.line}: {first.reason}" if first else "nothing in it is a record")
+    shown = "; ".join(f"line {chunk.line}: {chunk.reason}"
+                      for chunk in report.rejected[:_SHOWN_REFUSALS])
+    rejected = (f"{report.rejected_count:,} chunk(s) rejected ({shown})" if shown
+                else "nothing in it is a record")
     if looks_binary(path):
         return f"binary data, not a text listing (read as {report.layout.value}: {rejected})"
     return f"no record could be read ({report.layout.value}): {rejected}"

@@ -1,9 +1,10 @@
 """Fold the sightings of one paper into one `Paper`.
 
-Two sightings are the same paper when they share an arXiv id, a normalised title, or a
-near-identical abstract. Sightings join only when nothing contradicts it: two different
-arXiv ids, titles or source ids keep papers apart, whatever their abstracts share (two
-papers of one project often open with the same sentences).
+Two sightings are the same paper when they share an arXiv id, a DOI, a normalised title, or
+a near-identical abstract (items without an abstract join only by an identity). Sightings
+join only when nothing contradicts it: two different arXiv ids, DOIs, titles or source ids
+keep papers apart, whatever their abstracts share (two papers of one project often open with
+the same sentences).
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def _sketches(words: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
     # One sort of (text, top 40 bits of the shingle) packed in a uint64: faster than a lexsort.
     # (Not np.unique: for uint64 it can take far longer than a sort.)
     packed = np.sort((texts.astype(np.uint64) << np.uint64(40)) | (shingles >> np.uint64(24)))
-    packed = packed[np.concatenate([[True], packed[1:] != packed[:-1]])]
+    packed = packed[np.concatenate([[True], packed[1:] != packed[:-1]])] if len(packed) else packed
     texts = (packed >> np.uint64(40)).astype(np.int64)
     first = np.searchsorted(texts, texts)  # where each text's run starts
     keep = np.arange(len(texts)) - first < _SKETCH
@@ -213,8 +214,9 @@ def group_sightings(sightings: list[Sighting]) -> list[list[int]]:
     add_abstract_keys(sightings)
     exact: dict[str, int] = {}
     for i, s in enumerate(sightings):
-        first = exact.setdefault(s.abstract_keys.words, i)
-        groups.union(first, i)
+        if s.abstract:  # items without an abstract are the same paper only by an identity
+            first = exact.setdefault(s.abstract_keys.words, i)
+            groups.union(first, i)
     for i, j in _near_duplicates(sightings):
         groups.union(i, j)
     members: dict[int, list[int]] = defaultdict(list)
@@ -233,14 +235,16 @@ def build_paper(sightings: list[Sighting]) -> Paper:
                                              len(s.authors)))
     versions: list[str] = []
     for s in sightings:
-        if s.abstract not in versions:
+        if s.abstract and s.abstract not in versions:
             versions.append(s.abstract)
-    abstract = max(versions, key=len)  # the fullest wording is the one embedded and quoted
+    # The fullest wording is the one embedded and quoted; "" when no source gives one.
+    abstract = max(versions, key=len, default="")
     title = first("title")
     arxiv_id = first("arxiv_id")
     source_id = first("source_id")
+    doi = first("doi")
     return Paper(
-        id=arxiv_id or source_id or _content_id(title or abstract),
+        id=arxiv_id or source_id or (doi and f"doi:{doi}") or _content_id(title or abstract),
         title=title,
         authors=credited.authors,
         authors_truncated=credited.authors_truncated,
@@ -249,7 +253,7 @@ def build_paper(sightings: list[Sighting]) -> Paper:
         date=first("date"),
         has_code=any(s.has_code for s in sightings),
         arxiv_id=arxiv_id,
-        doi=first("doi"),
+        doi=doi,
         venue=first("venue"),
         url=first("url"),
         cite_key=first("cite_key"),

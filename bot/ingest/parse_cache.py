@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # Bump whenever a reader's output for the same bytes changes: entries of another version
 # are never read.
-FORMAT = 4
+FORMAT = 5
 _FIELDS = ("abstract", "last_line", "title", "authors", "authors_truncated", "organisations",
            "categories", "date", "has_code", "arxiv_id", "source_id", "doi", "venue", "url",
            "cite_key", "keywords", "entry_type", "comment", "doubts")

@@ -80,8 +80,11 @@ class Manifest(BaseModel):
 
 
 def document_text(paper: Paper) -> str:
-    """A paper's whole text, as BM25 indexes it: the title first."""
-    return f"{paper.title}. {paper.abstract}" if paper.title else paper.abstract
+    """A paper's whole text, as BM25 indexes it: the title first (alone when it has no
+    abstract)."""
+    if paper.title and paper.abstract:
+        return f"{paper.title}. {paper.abstract}"
+    return paper.title or paper.abstract
 
 
 def sentence_rows_of(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -133,9 +136,32 @@ class Library:
     def embedder_identity(self) -> str:
         return f"{self.manifest.model_sha256}:{self.manifest.encoder}"
 
+    @cached_property
+    def row_of_doi(self) -> dict[str, int]:
+        return {p.doi: i for i, p in reversed(list(enumerate(self.papers))) if p.doi}
+
+    @cached_property
+    def row_of_cite_key(self) -> dict[str, int]:
+        """A bibliography's key (`vaswani2017attention`) -> row."""
+        return {p.cite_key: i for i, p in reversed(list(enumerate(self.papers))) if p.cite_key}
+
     def allowed_rows(self, filters: Filters | None) -> np.ndarray | None:
         """Rows passing the filters; None when nothing is filtered."""
         if filters is None or filters.is_empty():
             return None
         return np.array([i for i, p in enumerate(self.papers) if filters.matches(p)],
                         dtype=np.int64)
+
+    @cached_property
+    def _rows_with_sentences(self) -> np.ndarray | None:
+        """Rows with an abstract sentence to quote; None when that is every row."""
+        has = np.diff(self.sentence_offsets) > 0
+        return None if has.all() else np.flatnonzero(has).astype(np.int64)
+
+    def citable_rows(self, allowed: np.ndarray | None) -> np.ndarray | None:
+        """Of the allowed rows (None: all), those an answer may cite: a paper kept without an
+        abstract (a book, a web page) has no sentence to quote, so it never is."""
+        citable = self._rows_with_sentences
+        if citable is None:
+            return allowed
+        return citable if allowed is None else np.intersect1d(allowed, citable)

@@ -63,11 +63,15 @@ class Retriever:
 
     def rank_for_question(self, query_vector: np.ndarray, k: int,
                           filters: Filters | None = None, *,
-                          lexical: np.ndarray | None = None) -> list[Hit]:
+                          lexical: np.ndarray | None = None,
+                          citable_only: bool = False) -> list[Hit]:
         """The k papers that best answer a question, each with its best sentence as evidence.
-        `lexical` holds every paper's BM25 score for the question."""
+        `lexical` holds every paper's BM25 score for the question. `citable_only` (for an
+        answer) leaves out papers with no abstract, which a search still finds by title."""
         settings = self.settings
         allowed = self.library.allowed_rows(filters)
+        if citable_only:
+            allowed = self.library.citable_rows(allowed)
         bm25 = _Signal.of(lexical, settings.lexical_weight, allowed, scaled=True)
         candidates = self._candidates(query_vector, k, allowed, [bm25])
         if len(candidates) == 0:

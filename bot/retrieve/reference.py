@@ -1,5 +1,5 @@
-"""Which paper of the library a reference names: its id, its arXiv id, its title (exact or
-close), or its pasted abstract."""
+"""Which paper of the library a reference names: its id, its arXiv id, its DOI, its cite key,
+its title (exact or close), or its pasted abstract."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import difflib
 import numpy as np
 
 from bot.ingest.merge import normalise_title
-from bot.ingest.sighting import normalise_arxiv_id
+from bot.ingest.sighting import normalise_arxiv_id, normalise_doi
 from bot.library.contents import Library
 
 SAME_PAPER_COSINE = 0.98  # pasted text this close to a paper's own vector is that paper
@@ -17,12 +17,18 @@ _NEAREST_LOOKED_AT = 5
 
 
 def row_of_reference(library: Library, ref: str) -> int | None:
-    """Exact references: paper id, arXiv id, or title (case and punctuation ignored)."""
+    """Exact references: paper id, arXiv id, DOI (bare, `doi:` or a doi.org address), cite
+    key, or title (case and punctuation ignored)."""
     if ref in library.row_of:
         return library.row_of[ref]
+    if ref in library.row_of_cite_key:
+        return library.row_of_cite_key[ref]
     arxiv_id = normalise_arxiv_id(ref)
     if arxiv_id and arxiv_id in library.row_of_arxiv_id:
         return library.row_of_arxiv_id[arxiv_id]
+    doi = normalise_doi(ref)
+    if doi and doi in library.row_of_doi:
+        return library.row_of_doi[doi]
     return library.row_of_title.get(normalise_title(ref))
 
 

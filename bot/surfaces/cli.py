@@ -9,6 +9,7 @@ files; a line on stderr says when those changed or vanished since.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -57,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--address needs --engine ray")
     if getattr(args, "format", None) and args.json:
         parser.error("--format and --json: choose one")
+    if getattr(args, "dry_run", None) is False and args.json:
+        parser.error("ingest --json goes with --dry-run (a built library's papers: "
+                     "paperchat papers --json)")
     try:
         return args.run(args, filters)
     except PaperchatError as exc:
@@ -173,6 +177,12 @@ def _ingest_command(commands: Commands) -> None:
     _with_corpus(sub, required=True)
     sub.add_argument("--add", action="store_true",
                      help="add the files to the library's corpus instead of replacing it")
+    sub.add_argument("--dry-run", action="store_true",
+                     help="read, detect and merge the files and print the report; embed and "
+                          "write nothing")
+    sub.add_argument("--json", action="store_true",
+                     help="with --dry-run: the report and the papers as JSON (shape in the "
+                          "README)")
     sub.add_argument("--engine", choices=get_args(Engine),
                      help="where texts are embedded: this process (default: "
                           "$PAPERCHAT_EMBEDDING__ENGINE, else local), or Ray workers "
@@ -296,6 +306,8 @@ def _logins(auth_file: str | None, setting: SecretStr | None) -> list[tuple[str,
 
 def _ingest(args: argparse.Namespace, _: Filters | None) -> int:
     layout = Layout(args.layout) if args.layout else None
+    if args.dry_run:
+        return _dry_run(args.paths, layout, as_json=args.json)
     with collector_paused():
         if args.add:
             bot = _library(args).add(args.paths, layout=layout, reporter=_reporter())
@@ -306,6 +318,28 @@ def _ingest(args: argparse.Namespace, _: Filters | None) -> int:
     print(f"library: {bot.store.root if bot.store else '(not saved)'} "
           f"({len(bot.papers)} papers, {bot.last_embedded} texts embedded)")
     return REFUSED if bot.report.refused else 0
+
+
+def _dry_run(paths: list[str], layout: Layout | None, *, as_json: bool) -> int:
+    corpus = PaperBot.preview(paths, layout=layout, reporter=_reporter())
+    report = corpus.report
+    if as_json:
+        print(json.dumps({"report": report.model_dump(mode="json"),
+                          "papers": [_previewed(p) for p in corpus.papers]},
+                         ensure_ascii=False, indent=1))
+    else:
+        print(report.render())
+        print("dry run: nothing embedded, nothing written")
+    return REFUSED if report.refused else 0
+
+
+def _previewed(paper: Paper) -> dict[str, object]:
+    """A paper as `ingest --dry-run --json` lists it: what tells one paper from another."""
+    return {"id": paper.id, "title": paper.title, "authors": paper.authors,
+            "date": paper.date.isoformat() if paper.date else None, "doi": paper.doi,
+            "arxiv_id": paper.arxiv_id, "venue": paper.venue, "cite_key": paper.cite_key,
+            "entry_type": paper.entry_type, "has_abstract": paper.has_abstract,
+            "sources": [str(source) for source in paper.sources]}
 
 
 def _search(args: argparse.Namespace, filters: Filters | None) -> int:

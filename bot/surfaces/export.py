@@ -82,7 +82,8 @@ def _bibtex_fields(paper: Paper, entry_type: str) -> list[model.Field]:
         fields.append(model.Field("url", url))
     if paper.keywords:
         fields.append(model.Field("keywords", _latex(", ".join(paper.keywords))))
-    fields.append(model.Field("abstract", _latex(paper.abstract)))
+    if paper.abstract:
+        fields.append(model.Field("abstract", _latex(paper.abstract)))
     return fields
 
 

@@ -496,4 +496,6 @@ def _report_summary(bot: PaperBot) -> str:
     report = bot.report
     return (f"Read **{report.records}** records from **{len(report.files)}** files: "
             f"**{report.merged}** merged into papers seen elsewhere, "
-            f"**{report.rejected_count}** rejected, **{report.papers}** distinct papers.")
+            f"**{report.rejected_count}** rejected, **{report.papers}** distinct papers"
+            + (f" ({report.title_only} without an abstract: found by title, never cited)."
+               if report.title_only else "."))

@@ -25,8 +25,8 @@ READERS: tuple[Reader, ...] = (
 # Any layout may come gzipped: files are gunzipped by their first bytes, whatever their name.
 GZIP_SUFFIX = ".gz"
 
-__all__ = ["GZIP_SUFFIX", "READERS", "Read", "Reader", "accepted", "expected", "layout_choices",
-           "read_by_layout", "sniff", "upload_suffixes"]
+__all__ = ["GZIP_SUFFIX", "READERS", "Read", "Reader", "accepted", "expected", "format_table",
+           "layout_choices", "read_by_layout", "sniff", "upload_suffixes"]
 
 
 def sniff(sample: Sequence[str]) -> Layout | None:
@@ -69,3 +69,14 @@ def upload_suffixes() -> list[str]:
 def layout_choices() -> list[str]:
     """The `--layout` values, as the command line lists them."""
     return [reader.layout.value for reader in _shown()]
+
+
+def format_table() -> str:
+    """The README's table of formats, which a test holds the README to (and prints when they
+    differ), so the table cannot drift from what is read."""
+    rows = ["| `--layout` | files | what | looks like |", "|---|---|---|---|"]
+    for reader in _shown():
+        files = ", ".join(f"`{suffix}`" for suffix in reader.suffixes)
+        rows.append(f"| `{reader.layout.value}` | {files} | {reader.described} | "
+                    f"{reader.example} |")
+    return "\n".join(rows)

@@ -34,4 +34,5 @@ def sniff(sample: Sequence[str]) -> bool:
 
 
 READER = Reader(layout=Layout.ABSTRACT_LINES, sniff=sniff, read=read,
-                named="'Abstract:' lines", described="'Abstract:' lines", suffixes=(".txt",))
+                named="'Abstract:' lines", described="'Abstract:' lines", suffixes=(".txt",),
+                example="one `Abstract: …` line a paper")

@@ -256,4 +256,7 @@ def sniff(sample: Sequence[str]) -> bool:
 
 
 READER = Reader(layout=Layout.ARXIV_LISTING, sniff=sniff, read=read, named="an arXiv listing",
-                described="arXiv listings", suffixes=(".txt",))
+                described="arXiv listings", suffixes=(".txt",),
+                example="blank-line separated blocks: optional title and author lines, the "
+                        "abstract, optional comments (`Published at ICLR 2021`), `arXiv:ID`, "
+                        "`Created: 2024-03-08`")

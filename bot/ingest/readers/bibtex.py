@@ -3,7 +3,9 @@
 The file's lines are joined and parsed by bibtexparser (v2), which resolves `@string` macros;
 LaTeX is decoded to Unicode and protective braces removed. Each entry becomes a sighting at
 its first line; an entry the parser cannot read, one whose cite key repeats an earlier one's,
-or one without an abstract is a rejected chunk, and the rest of the file is read. Text
+or one with neither a title nor an abstract is a rejected chunk, and the rest of the file is
+read. An entry with a title but no abstract (most of a bibliography) is kept with an empty
+abstract: found by its title, never cited. Text
 outside any entry (a homepage's Jekyll front matter, a stray note) is rejected as such, so
 nothing is dropped silently; `%` comment lines, `@string`, `@preamble` and `@comment` blocks are the
 bibliography's own and say nothing to report.
@@ -87,17 +89,24 @@ def _rejected(block: Block, path: str, reason: str) -> RejectedChunk:
                          text=text, reason=reason, lines=max(1, raw.strip().count("\n") + 1))
 
 
+def _venue(fields: dict) -> str | None:
+    """The journal or proceedings, without the separator a hand-typed field may end with
+    (`journal = {Phys. Rev.,}`)."""
+    venue = _text(fields, "journal") or _text(fields, "booktitle")
+    return venue.rstrip(" ,;:") or None if venue else None
+
+
 def _entry(entry: Entry, path: str) -> Sighting | RejectedChunk:
     fields = {key.lower(): value for key, value in entry.fields_dict.items()}
-    abstract = _text(fields, "abstract")
-    if abstract is None:
-        return _rejected(entry, path, "no abstract")
+    abstract, title = _text(fields, "abstract"), _text(fields, "title")
+    if abstract is None and title is None:
+        return _rejected(entry, path, "no title and no abstract")
     first = entry.start_line + 1
     sighting = Sighting(source=Source(file=path, line=first, layout=Layout.BIBTEX),
-                        abstract=abstract, last_line=first + (entry.raw or "").count("\n"),
-                        title=_text(fields, "title"), cite_key=entry.key or None,
+                        abstract=abstract or "", last_line=first + (entry.raw or "").count("\n"),
+                        title=title, cite_key=entry.key or None,
                         entry_type=entry.entry_type.lower(),
-                        venue=_text(fields, "journal") or _text(fields, "booktitle"),
+                        venue=_venue(fields),
                         url=_text(fields, "url"), doi=normalise_doi(_text(fields, "doi")))
     _read_authors(fields, sighting)
     sighting.arxiv_id = _arxiv_id(fields)
@@ -160,4 +169,6 @@ def sniff(sample: Sequence[str]) -> bool:
 
 READER = Reader(layout=Layout.BIBTEX, sniff=sniff, read=read, named="BibTeX",
                 described="BibTeX bibliographies (Zotero, Google Scholar, DBLP)",
-                suffixes=(".bib",))
+                suffixes=(".bib",),
+                example="`@article{key, title = {…}, author = {Last, First and …}, year = 2021, "
+                        "abstract = {…}, doi = …, eprint = …}`")

@@ -81,7 +81,13 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
     starts[0] = first
     for item, start, end in zip(document, starts, ends, strict=True):
         source = Source(file=path, line=start, layout=Layout.CSL_JSON)
-        yield _record(item, source, end, lines[start - 1].strip())
+        yield _record(item, source, end, _excerpt(item))
+
+
+def _excerpt(item: Any) -> str:
+    """An item as a rejection shows it: on one line, for a pretty-printed item's first line is
+    only its `{`."""
+    return orjson.dumps(item).decode()[:200]
 
 
 def _kind(value: Any) -> str:
@@ -114,9 +120,9 @@ def _record(item: Any, source: Source, end: int, excerpt: str) -> Sighting | Rej
     title, abstract = _text(item.get("title")), _text(item.get("abstract"))
     if title is None and abstract is None:
         return rejected("a CSL item with no title and no abstract")
-    if abstract is None:
-        return rejected("no abstract")
-    sighting = Sighting(source=source, abstract=abstract, last_line=end,
+    # An item with a title but no abstract (a book, a web page) is kept: found by its title,
+    # never cited.
+    sighting = Sighting(source=source, abstract=abstract or "", last_line=end,
                         title=clean_text(_MARKUP.sub("", title)) or None if title else None)
     sighting.cite_key = _text(item.get("citation-key")) or _text(item.get("id"))
     sighting.entry_type = _text(item.get("type"))
@@ -212,4 +218,7 @@ def sniff(sample: Sequence[str]) -> bool:
 
 READER = Reader(layout=Layout.CSL_JSON, sniff=sniff, read=read, named="CSL-JSON",
                 described="CSL-JSON exports (Zotero, Better BibTeX 'My Library.json')",
-                suffixes=(".json",))
+                suffixes=(".json",),
+                example='`[{"id": …, "type": "article-journal", "title": …, "author": '
+                        '[{"family": …, "given": …}], "issued": {"date-parts": [[2021]]}, '
+                        '"abstract": …, "DOI": …}, …]`')

@@ -118,4 +118,6 @@ def sniff(sample: Sequence[str]) -> bool:
 
 READER = Reader(layout=Layout.JSONL, sniff=sniff, read=read, named="JSON Lines",
                 described="JSON Lines of arXiv metadata or BEIR corpora",
-                suffixes=(".jsonl", ".json"))
+                suffixes=(".jsonl", ".json"),
+                example='one object a line: `{"id": "2403.05530", "title": …, "abstract": …, '
+                        '"authors": …, "categories": …}` or BEIR\'s `{"_id", "title", "text"}`')

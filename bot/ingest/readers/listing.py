@@ -101,4 +101,7 @@ def sniff(sample: Sequence[str]) -> bool:
 
 
 READER = Reader(layout=Layout.LISTING, sniff=sniff, read=read, named="a paper listing",
-                described="paper listings scraped from paper sites", suffixes=(".txt",))
+                described="paper listings scraped from paper sites", suffixes=(".txt",),
+                example="three lines a paper: `LGJun 4, 2018Code` (category, date, code "
+                        "marker), the title glued to its authors (`…graph networksPeter W. "
+                        "Battaglia, … et al. · org`), the abstract")

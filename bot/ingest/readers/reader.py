@@ -23,3 +23,5 @@ class Reader:
     named: str  # how a refusal names the layout: "a paper listing"
     described: str  # for the upload page, in a reader's words: "paper listings scraped ..."
     suffixes: tuple[str, ...]  # the file names it is usually found under
+    # What a record looks like, for the README's table of formats (Markdown, one line).
+    example: str = ""
