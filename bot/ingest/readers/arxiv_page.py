@@ -76,7 +76,7 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
     head = numbered[:starts[0]] if starts else numbered
     if _text(head):
         yield _chunk(_text(head), path, BEFORE)
-    for start, end in zip(starts, [*starts[1:], len(numbered)], strict=True):
+    for start, end in zip(starts, [*starts[1:], len(numbered)], strict=False):
         yield from _entry(numbered[start:end], path)
 
 
