@@ -63,14 +63,14 @@ def field_key(line: str) -> str | None:
 def read_fields(lines: Sequence[tuple[int, str]]) -> list[Field]:
     """`Key: value` lines, each with the lines after it that open no key of their own (its
     wrapped continuation). Lines before the first key are left out: the caller reads them."""
-    fields: list[Field] = []
+    opened: list[tuple[str, int, list[str]]] = []  # parts joined once: a value may run long
     for number, raw in lines:
-        key = None if raw[:1].isspace() and fields else field_key(raw)
+        key = None if raw[:1].isspace() and opened else field_key(raw)
         if key is not None:
-            fields.append(Field(key, clean_text(raw.split(":", 1)[1]), number))
-        elif fields:
-            fields[-1].value = clean_text(f"{fields[-1].value} {raw}")
-    return fields
+            opened.append((key, number, [raw.split(":", 1)[1]]))
+        elif opened:
+            opened[-1][2].append(raw)
+    return [Field(key, clean_text(" ".join(parts)), number) for key, number, parts in opened]
 
 
 def is_category_line(line: str) -> bool:

@@ -36,7 +36,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from bot.ingest.names import is_author_list
 from bot.ingest.readers.arxiv_fields import (
     ID_START,
-    Field,
     apply_fields,
     field_key,
     is_category_line,
@@ -113,21 +112,22 @@ def _blank_sighting() -> Sighting:
 def _list_entry(lines: Numbered) -> tuple[Sighting, int]:
     """A /list entry's fields up to `Subjects:`, then its abstract: the lines after it up to a
     blank line or the page's own text. Returns the record and how many lines it used."""
-    fields: list[Field] = []
-    used = 0
+    field_lines: Numbered = []
+    used, keys = 0, []
     for i, (number, raw) in enumerate(lines):
         line = raw.strip()
-        if fields and fields[-1].key == "subjects" or _PAGE_TEXT.match(line):
+        if keys[-1:] == ["subjects"] or _PAGE_TEXT.match(line):
             break
         used = i + 1
         key = field_key(line)
+        if key is None and keys[-1:] == ["title"] and "authors" not in keys \
+                and is_author_list(line):
+            line, key = f"Authors: {line}", "authors"  # no label on today's pages
         if key is not None:
-            fields.append(Field(key, clean_text(line.split(":", 1)[1]), number))
-        elif fields and fields[-1].key == "title" and is_author_list(line) \
-                and not any(field.key == "authors" for field in fields):
-            fields.append(Field("authors", clean_text(line), number))  # no label on today's pages
-        elif fields and line:
-            fields[-1].value = clean_text(f"{fields[-1].value} {line}")
+            keys.append(key)
+        if line:  # unindented: a browser copy drops the indentation of wrapped values
+            field_lines.append((number, line))
+    fields = read_fields(field_lines)
     sighting = _blank_sighting()
     apply_fields(fields, sighting)
     abstract = []
