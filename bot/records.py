@@ -15,6 +15,8 @@ class Layout(str, Enum):
     LISTING = "listing"  # category+date / title+authors / abstract, three lines a paper
     ABSTRACT_LINES = "abstract-lines"  # one `Abstract:...` line a paper
     ARXIV_LISTING = "arxiv-listing"  # blank-line separated blocks ending in arXiv:ID, Created:
+    ARXIV_MAILING = "arxiv-mailing"  # arXiv's daily e-mail: \\, arXiv:ID, Title:, Authors: ...
+    ARXIV_PAGE = "arxiv-page"  # arXiv /list and search pages as a browser copies them
     JSONL = "jsonl"  # arXiv metadata or BEIR corpus records, optionally gzipped
     BIBTEX = "bibtex"  # BibTeX bibliographies: one @type{key, field = value, ...} an entry
     CSL_JSON = "csl-json"  # one JSON array of CSL items: Zotero and Better BibTeX exports

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.ingest.readers import abstract_lines, arxiv_listing, bibtex, csl_json, jsonl, listing
+from bot.ingest.readers import (
+    abstract_lines,
+    arxiv_listing,
+    arxiv_mailing,
+    arxiv_page,
+    bibtex,
+    csl_json,
+    jsonl,
+    listing,
+)
 from bot.ingest.readers.reader import Read, Reader
 from bot.records import Layout
 
@@ -18,6 +27,10 @@ READERS: tuple[Reader, ...] = (
     csl_json.READER,
     jsonl.READER,
     bibtex.READER,
+    # Before the looser text sniffs: a mailing's or a page's records hold `arXiv:` lines,
+    # which the arXiv listing's sniff would take.
+    arxiv_mailing.READER,
+    arxiv_page.READER,
     abstract_lines.READER,
     listing.READER,
     arxiv_listing.READER,

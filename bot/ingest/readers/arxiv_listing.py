@@ -8,7 +8,7 @@
     Published at ICLR 2021                                  optional comment(s)
 
     arXiv:2403.05530                                        closes the record
-    Created: 2024-03-08
+    Created: 2024-03-08                                     or 8 Mar 2024, Fri, 8 Mar 2024 ...
 
 A paragraph is a title only when it looks like one: one short line followed by author lines
 (in its paragraph or the next). Every other paragraph that is neither authors nor a comment
@@ -19,15 +19,15 @@ abstract with no id after it, with its title and comments; never glued onto its 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.ingest.names import is_author_list, parse_author_field
+from bot.ingest.readers.arxiv_fields import read_date
 from bot.ingest.readers.reader import Reader
-from bot.ingest.sighting import Sighting, clean_text, implausible_date, normalise_arxiv_id
+from bot.ingest.sighting import Sighting, clean_text, normalise_arxiv_id
 from bot.records import Layout, RejectedChunk, Source
 
 ID_LINE = re.compile(r"^arXiv:\s*(?P<id>\S+)\s*$", re.IGNORECASE)
@@ -219,17 +219,11 @@ def _record(paragraphs: list[_Paragraph], kinds: list[Kind], id_paragraph: _Para
 
 
 def _read_created(id_paragraph: _Paragraph, sighting: Sighting) -> None:
+    """`Created: 2024-03-08`, or in arXiv's other forms (`8 Mar 2024`); a date that cannot be
+    read is warned of, never dropped silently."""
     for line in id_paragraph.lines:
         if created := CREATED_LINE.match(line):
-            try:
-                date = dt.date.fromisoformat(created["date"])
-            except ValueError:
-                sighting.doubts.append(f"unreadable date {created['date'][:40]!r}")
-                continue
-            if why := implausible_date(date):
-                sighting.doubts.append(f"date {created['date']!r} ignored: {why}")
-            else:
-                sighting.date = date
+            read_date(created["date"], sighting)
 
 
 def _read_header(lines: list[str], sighting: Sighting) -> None:
