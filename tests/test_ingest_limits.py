@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot import IngestError, ingest
-from bot.ingest import MAX_LINE_BYTES, ParseCache, read_file
+from bot.ingest import MAX_LINE_BYTES, ParseCache, read_file, readers
 from bot.ingest.tally import OTHER_REASONS
 from bot.paperbot import SEED_DIR
 
@@ -243,10 +243,9 @@ def _bad_files(folder: Path) -> dict[str, str]:
     _jsonl(folder / "rejects.jsonl", "{x}", "{x}", "[1]")
     return {
         "broken.jsonl.gz": "gzip data that is not a valid gzip stream (damaged)",
-        "diary.txt": "no known layout (expected a paper listing, 'Abstract:' lines, an arXiv "
-                     "listing, JSON Lines, BibTeX or CSL-JSON); the first line looks like 'Dear "
-                     "diary,\ufffd[31m today nothing happened.'. Name the layout with --layout "
-                     "if it is one of these.",
+        "diary.txt": f"no known layout (expected {readers.expected()}); the first line looks "
+                     "like 'Dear diary,\ufffd[31m today nothing happened.'. Name the layout "
+                     "with --layout if it is one of these.",
         "empty.txt": "the file is empty",
         "random.bin": "binary data, not a text listing",
         "rejects.jsonl": "no record could be read (jsonl): 3 chunk(s) rejected (line 1: not "

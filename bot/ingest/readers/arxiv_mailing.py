@@ -134,4 +134,7 @@ def sniff(sample: Sequence[str]) -> bool:
 
 
 READER = Reader(layout=Layout.ARXIV_MAILING, sniff=sniff, read=read, named="an arXiv mailing",
-                described="arXiv's daily e-mail mailings", suffixes=(".txt", ".eml"))
+                described="arXiv's daily e-mail mailings", suffixes=(".txt", ".eml"),
+                example="`\\\\` / `arXiv:2403.05530` / `Date: Fri, 8 Mar 2024 12:00:00 GMT` / "
+                        "`Title: …` / `Authors: …` / `Categories: cs.CL` / `\\\\` / the abstract "
+                        "/ `\\\\ ( https://arxiv.org/abs/2403.05530 ,  123kb)`")

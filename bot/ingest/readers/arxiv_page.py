@@ -216,4 +216,8 @@ def sniff(sample: Sequence[str]) -> bool:
 
 READER = Reader(layout=Layout.ARXIV_PAGE, sniff=sniff, read=read, named="an arXiv page",
                 described="arXiv list and search pages copied from a browser",
-                suffixes=(".txt",))
+                suffixes=(".txt",),
+                example="`[1] arXiv:2403.05530 [pdf, html, other]` / `Title: …` / `Authors: …` / "
+                        "`Subjects: … (cs.CL)` / the abstract; or a search result: "
+                        "`arXiv:2403.05530 [pdf, other]` / `cs.CL` / the title / `Authors: …` / "
+                        "`Abstract: …` / `Submitted 8 March, 2024; …`")
