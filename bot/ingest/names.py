@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _ET_AL = re.compile(r"[\s,]*\bet\s+al\.?\s*$", re.IGNORECASE)
 _AND = re.compile(r",?\s+(?:and|&)\s+")
@@ -57,7 +57,10 @@ def is_plausible_name(name: str) -> bool:
 def is_author_list(text: str) -> bool:
     if len(text) > MAX_AUTHOR_LIST_CHARS:
         return False
-    field = parse_author_field(text)
+    return _all_plausible(parse_author_field(text))
+
+
+def _all_plausible(field: AuthorField) -> bool:
     return bool(field.authors) and all(is_plausible_name(n) for n in field.authors)
 
 
@@ -110,25 +113,24 @@ class Reading:
 
     title: str
     authors: str
-    cost: float
-
-    @property
-    def first_author(self) -> str:
-        return parse_author_field(self.authors).authors[0]
+    first_author: str
+    title_camel_words: tuple[tuple[str, int], ...]  # its CamelCase words, and how often
+    cost: float = 0.0
 
 
 def seam_readings(line: str, evidence: SeamEvidence = NO_EVIDENCE) -> list[Reading]:
     """Every split of a title glued to its author list (`...networksPeter W. Battaglia, ...`),
-    least doubtful first (the earliest among equals).
+    least doubtful first (the earliest among equals): `weighed(seam_candidates(line))`."""
+    return weighed(seam_candidates(line), evidence)
 
-    Every place where a capital follows a non-space is a candidate start of the authors; the
-    rest of the line must then read as an author list. Each candidate is costed by the
-    lower-to-upper joins it leaves that nothing vouches for (`seam_cost`). Empty when nothing
-    fits, or when the line is too long to be a byline.
-    """
+
+def seam_candidates(line: str) -> list[Reading]:
+    """The splits of a byline, in order, not yet costed. Every place where a capital follows
+    a non-space is a candidate start of the authors; the rest of the line must then read as
+    an author list. Empty when nothing fits, or when the line is too long to be a byline."""
     if len(line) > MAX_BYLINE_CHARS:
         return []
-    readings = []
+    candidates = []
     for i in range(1, len(line) - 1):
         char, before, after = line[i], line[i - 1], line[i + 1]
         if not char.isupper() or before.isspace() or before in "-/([{":
@@ -136,32 +138,39 @@ def seam_readings(line: str, evidence: SeamEvidence = NO_EVIDENCE) -> list[Readi
         if not (after.islower() or after in ".'’"):
             continue
         title, rest = line[:i].rstrip(), line[i:]
-        if len(title) < 2 or not is_author_list(rest):
+        if len(title) < 2 or len(rest) > MAX_AUTHOR_LIST_CHARS:
             continue
-        first_author = parse_author_field(rest).authors[0]
-        readings.append(Reading(title, rest, seam_cost(title, first_author, evidence)))
-    # sorted() is stable: among equal costs the earliest split stays first.
-    return sorted(readings, key=lambda reading: reading.cost)
+        field = parse_author_field(rest)  # parsed once: its first author is costed below
+        if not _all_plausible(field):
+            continue
+        camel_words = Counter(w for w in _WORD.findall(title) if camel_joins(w))
+        candidates.append(Reading(title, rest, field.authors[0], tuple(camel_words.items())))
+    return candidates
 
 
-def seam_cost(title: str, first_author: str, evidence: SeamEvidence) -> float:
+def weighed(candidates: list[Reading], evidence: SeamEvidence) -> list[Reading]:
+    """The candidates costed with `evidence` (`seam_cost`), least doubtful first; sorted() is
+    stable, so among equal costs the earliest split stays first."""
+    costed = [replace(c, cost=seam_cost(c, evidence)) for c in candidates]
+    return sorted(costed, key=lambda reading: reading.cost)
+
+
+def seam_cost(reading: Reading, evidence: SeamEvidence) -> float:
     """How doubtful a split is: each lower-to-upper join it leaves in the title or the first
     author counts one, unless the file vouches for the word (`AlphaCode` in an abstract, or
     twice in the title) or the name-part (`McCandlish` as another record's author). A
     one-word first author counts one (`Sam Mc|Candlish`: people and teams have two or more),
     and a first token known as a given name counts one in favour (`AlphaCode|Yujia Li`)."""
     cost = 0.0
-    title_words = Counter(_WORD.findall(title))
-    for word, times in title_words.items():
-        joins = camel_joins(word) * times
-        if joins and not (evidence.real_word(word) or times > 1):
-            cost += joins
-    tokens = first_author.split()
+    for word, times in reading.title_camel_words:
+        if not (times > 1 or evidence.real_word(word)):
+            cost += camel_joins(word) * times
+    tokens = reading.first_author.split()
     for token in tokens:
         joins = camel_joins(token)
         if joins and not evidence.real_name_part(token):
             cost += joins
-    if len(tokens) == 1 and first_author not in evidence.names:
+    if len(tokens) == 1 and reading.first_author not in evidence.names:
         cost += 1
     if len(tokens) > 1 and tokens[0] in evidence.given_names:
         cost -= 1

@@ -31,7 +31,8 @@ from bot.ingest.names import (
     SeamEvidence,
     is_author_list,
     parse_author_field,
-    seam_readings,
+    seam_candidates,
+    weighed,
     words_of,
 )
 from bot.ingest.readers.reader import Reader
@@ -55,7 +56,8 @@ CLEAR_MARGIN = 1.0
 @dataclass
 class _Block:
     """A header and its record's lines: a `byline` (title glued to authors) or a `title` and
-    `authors` line, then the abstract. `readings`: the byline's splits, once decided."""
+    `authors` line, then the abstract. `candidates`: the byline's splits, found once;
+    `readings`: those splits costed, once decided."""
 
     header: re.Match[str]
     source: Source
@@ -64,6 +66,7 @@ class _Block:
     byline: str | None = None
     title: str | None = None
     authors: str | None = None
+    candidates: list[Reading] | None = None
     readings: list[Reading] | None = None
 
 
@@ -146,7 +149,8 @@ def _first_pass(blocks: list[_Block]) -> SeamEvidence:
             names.update(parse_author_field(block.authors or "").authors)
             title_words |= words_of(block.title or "")
             continue
-        readings = seam_readings(block.byline, first)
+        block.candidates = seam_candidates(block.byline)
+        readings = weighed(block.candidates, first)
         if _clear(readings):
             block.readings = readings
             if readings:
@@ -172,7 +176,7 @@ def _record(block: _Block, evidence: SeamEvidence) -> Sighting:
     if block.byline is not None:
         readings = block.readings
         if readings is None:  # doubtful at the first pass: re-read with the file's evidence
-            readings = seam_readings(block.byline, evidence)
+            readings = weighed(block.candidates or [], evidence)
         _read_byline(block.byline, readings, sighting)
     else:
         sighting.title = clean_text(block.title or "")
