@@ -6,17 +6,18 @@
 
 The header may have a space after the code (`LG Jun 4, 2018`) and a full month (`June`). A
 record whose second body line is an author list (abstracts are prose, never one) is read as
-title, authors, abstract.
+title, authors, abstract; a title and authors line with nothing after them before the next
+header are a record with no abstract. A header with a byline alone is cut short.
 
-Where the title is glued to its authors, the seam is found by `names.seam_readings` with what
-the file itself says about the words and names there, read in two passes: the first splits
+Where the title is glued to its authors, the seam is found by `names.seam_candidates`, weighed
+with what the file itself says about the words and names there, in two passes: the first splits
 each byline with the words of the file's abstracts and organisations (`AlphaCode` in its own
 abstract makes `...with AlphaCode|Yujia Li` beat `...with Alpha|CodeYujia Li`); the bylines that
 split cleanly (by a clear margin) give their authors and titles as evidence for the second,
 which re-reads only the doubtful ones (`Yujia` seen as another record's author is a given
 name). A seam still doubtful after both keeps its best reading with a warning naming both, so
-a wrong split is never silent. The file is held whole for this; a reader holds its lines
-anyway to gather stray ones into chunks.
+a wrong split is never silent. The file is held whole for this, as its lines were already
+(to gather stray ones into chunks); the evidence is a set of its words and names.
 """
 
 from __future__ import annotations
