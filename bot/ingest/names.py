@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 _ET_AL = re.compile(r"[\s,]*\bet\s+al\.?\s*$", re.IGNORECASE)
 _AND = re.compile(r",?\s+(?:and|&)\s+")
@@ -12,6 +14,7 @@ _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos
               "le", "bin", "ibn", "al", "ten", "ter", "y"}
 _NAME_CHARS = re.compile(r"^[\w.'’\-]+$")
 _CAMEL = re.compile(r"[a-z][A-Z]")
+_WORD = re.compile(r"\w+")
 MAX_NAME_TOKENS = 6
 # Each split point is checked against the rest of the line: longer lines are not bylines
 # (real ones are a few hundred characters), and would cost time quadratic in their length.
@@ -54,7 +57,10 @@ def is_plausible_name(name: str) -> bool:
 def is_author_list(text: str) -> bool:
     if len(text) > MAX_AUTHOR_LIST_CHARS:
         return False
-    field = parse_author_field(text)
+    return _all_plausible(parse_author_field(text))
+
+
+def _all_plausible(field: AuthorField) -> bool:
     return bool(field.authors) and all(is_plausible_name(n) for n in field.authors)
 
 
@@ -63,17 +69,68 @@ def camel_joins(text: str) -> int:
     return len(_CAMEL.findall(text))
 
 
-def split_title_authors(line: str) -> tuple[str, str] | None:
-    """Split a title glued to its author list (`...networksPeter W. Battaglia, ...`).
+def words_of(text: str) -> set[str]:
+    """Its words, lower-cased, as evidence for the CamelCase words near a seam."""
+    return {word.lower() for word in _WORD.findall(text)}
 
-    Every place where a capital follows a non-space is a candidate start of the authors; the
-    rest of the line must then read as an author list. Of the candidates that do, the one that
-    leaves the fewest lower-to-upper joins at the seam wins (`...LearningDeepMind Team` splits
-    before `Deep`, not before `Mind`), and the earliest breaks ties. None when nothing fits.
+
+@dataclass(frozen=True)
+class SeamEvidence:
+    """What the rest of a file says about the words and names a seam may cut through.
+
+    `words`: lower-cased words of its abstracts, organisations and cleanly split titles (a
+    CamelCase word found there, `AlphaCode`, is a real word and not a title glued to a name).
+    `names`: authors of its cleanly split records; a token of one (`McCandlish`) is a real
+    name-part, and the first token of one (`Yujia`) a given name.
     """
+
+    words: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+    name_parts: frozenset[str] = frozenset()
+    given_names: frozenset[str] = frozenset()
+
+    @classmethod
+    def gathered(cls, words: Iterable[str], names: Iterable[str]) -> SeamEvidence:
+        names = frozenset(names)
+        return cls(words=frozenset(words), names=names,
+                   name_parts=frozenset(token for name in names for token in name.split()),
+                   given_names=frozenset(name.split()[0] for name in names
+                                         if len(name.split()) > 1))
+
+    def real_word(self, word: str) -> bool:
+        return word.lower() in self.words
+
+    def real_name_part(self, token: str) -> bool:
+        return token in self.name_parts or token.lower() in self.words
+
+
+NO_EVIDENCE = SeamEvidence()
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way to split a byline: the title, the author text, and how doubtful it is."""
+
+    title: str
+    authors: str
+    first_author: str
+    title_camel_words: tuple[tuple[str, int], ...]  # its CamelCase words, and how often
+    cost: float = 0.0
+
+
+def seam_readings(line: str, evidence: SeamEvidence = NO_EVIDENCE) -> list[Reading]:
+    """Every split of a title glued to its author list (`...networksPeter W. Battaglia, ...`),
+    least doubtful first (the earliest among equals): `weighed(seam_candidates(line))`."""
+    return weighed(seam_candidates(line), evidence)
+
+
+def seam_candidates(line: str) -> list[Reading]:
+    """The splits of a byline, in order, not yet costed. Every place where a capital follows
+    a non-space is a candidate start of the authors; the rest of the line must then read as
+    an author list. Empty when nothing fits, or when the line is too long to be a byline."""
     if len(line) > MAX_BYLINE_CHARS:
-        return None
-    best: tuple[int, int] | None = None  # (cost, index)
+        return []
+    candidates = []
     for i in range(1, len(line) - 1):
         char, before, after = line[i], line[i - 1], line[i + 1]
         if not char.isupper() or before.isspace() or before in "-/([{":
@@ -81,12 +138,50 @@ def split_title_authors(line: str) -> tuple[str, str] | None:
         if not (after.islower() or after in ".'’"):
             continue
         title, rest = line[:i].rstrip(), line[i:]
-        if len(title) < 2 or not is_author_list(rest):
+        if len(title) < 2 or len(rest) > MAX_AUTHOR_LIST_CHARS:
             continue
-        first_author = parse_author_field(rest).authors[0]
-        cost = camel_joins(title.split()[-1]) + camel_joins(first_author)
-        if best is None or cost < best[0]:
-            best = (cost, i)
-    if best is None:
+        field = parse_author_field(rest)  # parsed once: its first author is costed below
+        if not _all_plausible(field):
+            continue
+        camel_words = Counter(w for w in _WORD.findall(title) if camel_joins(w))
+        candidates.append(Reading(title, rest, field.authors[0], tuple(camel_words.items())))
+    return candidates
+
+
+def weighed(candidates: list[Reading], evidence: SeamEvidence) -> list[Reading]:
+    """The candidates costed with `evidence` (`seam_cost`), least doubtful first; sorted() is
+    stable, so among equal costs the earliest split stays first."""
+    costed = [replace(c, cost=seam_cost(c, evidence)) for c in candidates]
+    return sorted(costed, key=lambda reading: reading.cost)
+
+
+def seam_cost(reading: Reading, evidence: SeamEvidence) -> float:
+    """How doubtful a split is: each lower-to-upper join it leaves in the title or the first
+    author counts one, unless the file vouches for the word (`AlphaCode` in an abstract, or
+    twice in the title) or the name-part (`McCandlish` as another record's author). A
+    one-word first author counts one (`Sam Mc|Candlish`: people and teams have two or more),
+    and a first token known as a given name counts one in favour (`AlphaCode|Yujia Li`)."""
+    cost = 0.0
+    for word, times in reading.title_camel_words:
+        if not (times > 1 or evidence.real_word(word)):
+            cost += camel_joins(word) * times
+    tokens = reading.first_author.split()
+    for token in tokens:
+        joins = camel_joins(token)
+        if joins and not evidence.real_name_part(token):
+            cost += joins
+    if len(tokens) == 1 and reading.first_author not in evidence.names:
+        cost += 1
+    if len(tokens) > 1 and tokens[0] in evidence.given_names:
+        cost -= 1
+    return cost
+
+
+def split_title_authors(line: str, evidence: SeamEvidence = NO_EVIDENCE
+                        ) -> tuple[str, str] | None:
+    """The least doubtful split of a title glued to its author list (`seam_readings`), as
+    (title, author text); None when nothing fits."""
+    readings = seam_readings(line, evidence)
+    if not readings:
         return None
-    return line[: best[1]].rstrip(), line[best[1]:]
+    return readings[0].title, readings[0].authors
