@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 class Layout(str, Enum):
     """The listing layouts ingest understands."""
 
-    LISTING = "listing"  # category+date / title+authors / abstract, three lines a paper
+    LISTING = "listing"  # category+date / title+authors (one line or two) / abstract
     ABSTRACT_LINES = "abstract-lines"  # one `Abstract:...` line a paper
     ARXIV_LISTING = "arxiv-listing"  # blank-line separated blocks ending in arXiv:ID, Created:
     ARXIV_MAILING = "arxiv-mailing"  # arXiv's daily e-mail: \\, arXiv:ID, Title:, Authors: ...

@@ -234,4 +234,5 @@ READER = Reader(layout=Layout.LISTING, sniff=sniff, read=read, named="a paper li
                 described="paper listings scraped from paper sites", suffixes=(".txt",),
                 example="three lines a paper: `LGJun 4, 2018Code` (category, date, code "
                         "marker), the title glued to its authors (`…graph networksPeter W. "
-                        "Battaglia, … et al. · org`), the abstract")
+                        "Battaglia, … et al. · org`), the abstract; or four, the title and "
+                        "the authors on lines of their own")
