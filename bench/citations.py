@@ -25,7 +25,7 @@ per kind of question.
 
 Libraries are cached under <out>/libraries/, one folder per corpus named by a digest of its
 files, so only the first run embeds (SciFact: a few minutes on two cores). Writes
-citations.json (every question's citations too) and citations.md.
+citations.json (every question's citations and their scores too) and citations.md.
 """
 
 from __future__ import annotations
@@ -103,8 +103,10 @@ def ask_all(bot: PaperBot, questions: Sequence[Judged], k: int,
             answer = bot.ask(judged.question, k=k)
             cited = list(dict.fromkeys(c.paper.id for c in answer.citations))
             scores = score_citations(cited, judged.relevant)
+            # Each citation's ranking score too, to study where a cut-off would fall.
             rows.append({"id": judged.id, "kind": judged.kind, "question": judged.question,
                          "relevant": sorted(judged.relevant), "cited": cited,
+                         "cited_scores": [round(c.score, 4) for c in answer.citations],
                          "citations": len(cited), "abstained": float(answer.abstained),
                          "precision": scores.precision, "recall": scores.recall,
                          "f1": scores.f1})
