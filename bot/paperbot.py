@@ -23,6 +23,7 @@ from bot.reporting import SILENT, Reporter
 from bot.retrieve.query import clean_query
 from bot.retrieve.ranking import Retriever
 from bot.retrieve.reference import row_of_reference, row_of_text
+from bot.retrieve.spelling import Speller
 from bot.settings import Engine, Settings, get_settings
 from embeddings import (
     Encoder,
@@ -205,9 +206,15 @@ class PaperBot:
 
     # -- questions --------------------------------------------------------------------------
 
+    @functools.cached_property
+    def speller(self) -> Speller:
+        """Corrects misspelt words of a question to the library's own (bot.retrieve.spelling)."""
+        return Speller(self.library.lexical.words, self.embedder.known_words())
+
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         """The k papers that best match the query, best first, filters applied before the cut."""
         query = clean_query(query, max_chars=self.settings.retrieval.max_query_chars)
+        query = self.speller.correct(query)
         _check_k(k)
         return self.retriever.rank_for_question(self.embedder.embed_query(query), k, filters,
                                                 lexical=self.library.lexical.scores(query))
@@ -227,9 +234,10 @@ class PaperBot:
         verified, so shown as a draft), then always the final Answer, last."""
         question = clean_query(question, max_chars=self.settings.retrieval.max_query_chars)
         _check_k(k)
-        query_vector = self.embedder.embed_query(question)
+        query = self.speller.correct(question)
+        query_vector = self.embedder.embed_query(query)
         hits = self.retriever.rank_for_question(query_vector, k, filters,
-                                                lexical=self.library.lexical.scores(question),
+                                                lexical=self.library.lexical.scores(query),
                                                 citable_only=True)
         context = AnswerContext(
             templates=self.templates, retrieval=self.settings.retrieval,

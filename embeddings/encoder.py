@@ -22,6 +22,7 @@ from embeddings.model_files import (
     bundled_model_path,
     default_cache_dir,
     weights_sha256,
+    whole_words,
 )
 
 # The kinds of encoder, stated once: the registry checks that it has one class for each.
@@ -58,6 +59,10 @@ class Encoder(ABC):
     @property
     def weights_sha256(self) -> str:
         return weights_sha256(self.model_dir, self.cache_dir)
+
+    def known_words(self) -> frozenset[str]:
+        """The words the model knows whole (`model_files.whole_words`)."""
+        return whole_words(self.model_dir)
 
     @property
     def identity(self) -> str:

@@ -85,6 +85,23 @@ def _json(path: Path) -> dict:
         raise ModelUnavailable(f"{path}: unreadable ({exc})") from None
 
 
+@cache
+def whole_words(model_dir: Path) -> frozenset[str]:
+    """The words the model's tokenizer holds whole, not as pieces (`graph`, `papers`, not
+    `##ph`): words of the language it was trained on, which a speller leaves as typed. From
+    a WordPiece `vocab.txt`, else `tokenizer.json`'s vocabulary; none when neither is there."""
+    vocab = model_dir / "vocab.txt"
+    try:
+        if vocab.is_file():
+            entries = vocab.read_text(encoding="utf-8").split("\n")
+        else:
+            entries = list((_json(model_dir / "tokenizer.json").get("model") or {}).get(
+                "vocab") or [])
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelUnavailable(f"{vocab}: unreadable ({exc})") from None
+    return frozenset(e.lower() for e in entries if isinstance(e, str) and e.isalpha())
+
+
 def hidden_size(model_dir: Path) -> int:
     """The width of the transformer's token states, which mean, CLS and max pooling keep."""
     size = _json(model_dir / "config.json").get("hidden_size")

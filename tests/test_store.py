@@ -33,6 +33,9 @@ class _NoEmbedding:
     def warm_up(self):
         self.real.warm_up()
 
+    def known_words(self):
+        return self.real.known_words()
+
 
 def test_open_and_reload_never_re_embed(library_copy, embedder):
     guard = _NoEmbedding(embedder)

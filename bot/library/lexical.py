@@ -17,21 +17,37 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
+import orjson
 import scipy.sparse as sp
 import Stemmer
 
 _STEMMER = Stemmer.Stemmer("english")
 _TOKENS, _OFFSETS = "paper_tokens.npy", "paper_token_offsets.npy"
+_WORDS = "words.json"
 
 
 def _tokenize(texts: Sequence[str], *, return_ids: bool):
     return bm25s.tokenize(list(texts), lower=True, stopwords="en", stemmer=_STEMMER,
                           return_ids=return_ids, show_progress=False)
+
+
+def _terms_and_words(texts: Sequence[str]) -> tuple[list[list[str]], Counter[str]]:
+    """Each text's stemmed terms, as `_tokenize` gives them, and how many texts each word
+    (lower-cased, as written) occurs in: one tokenising pass for both, stemming the distinct
+    words once, as bm25s does."""
+    tokenized = bm25s.tokenize(list(texts), lower=True, stopwords="en", stemmer=None,
+                               return_ids=True, show_progress=False)
+    words = sorted(tokenized.vocab, key=tokenized.vocab.__getitem__)
+    stems = _STEMMER.stemWords(words)
+    terms = [[stems[i] for i in ids] for ids in tokenized.ids]
+    counts = Counter(words[i] for ids in tokenized.ids for i in set(ids))
+    return terms, counts
 
 
 class _LuceneBM25(bm25s.BM25):
@@ -71,8 +87,13 @@ class _LuceneBM25(bm25s.BM25):
 
 
 class LexicalIndex:
-    def __init__(self, bm25: bm25s.BM25, tokens: np.ndarray, offsets: np.ndarray):
+    def __init__(self, bm25: bm25s.BM25, tokens: np.ndarray, offsets: np.ndarray,
+                 words: dict[str, int] | None = None):
         self._bm25 = bm25
+        # The texts' words as written (lower-cased, stop words left out), each with the number
+        # of texts it occurs in: what a misspelt query word is corrected to (empty for a
+        # library written before they were kept).
+        self.words: dict[str, int] = words or {}
         scores = bm25.scores
         # (documents x terms) BM25 weights, sharing bm25s's arrays.
         self._matrix = sp.csc_matrix(
@@ -108,12 +129,16 @@ class LexicalIndex:
         reused = (np.asarray(previous_rows) if previous is not None and previous_rows is not None
                   else np.full(len(texts), -1))
         vocabulary: dict[str, int] = dict(previous._bm25.vocab_dict) if previous else {}
+        # Words of texts no longer in the library keep their counts: a word the speller may
+        # still correct to finds nothing, as it would have without the correction.
+        words: Counter[str] = Counter(previous.words) if previous else Counter()
         ids: list = [None] * len(texts)
         fresh = np.flatnonzero(reused < 0)
         if len(fresh):
-            terms = _tokenize([texts[i] for i in fresh], return_ids=False)
-            for i, words in zip(fresh, terms, strict=True):
-                ids[i] = [vocabulary.setdefault(w, len(vocabulary)) for w in words]
+            terms, counts = _terms_and_words([texts[i] for i in fresh])
+            words.update(counts)
+            for i, stemmed in zip(fresh, terms, strict=True):
+                ids[i] = [vocabulary.setdefault(w, len(vocabulary)) for w in stemmed]
         for i in np.flatnonzero(reused >= 0):
             ids[i] = previous._paper_term_ids(int(reused[i])).tolist()
         bm25 = _LuceneBM25()
@@ -124,7 +149,7 @@ class LexicalIndex:
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         tokens = (np.concatenate([np.asarray(x, dtype=np.int32) for x in ids])
                   if lengths.sum() else np.zeros(0, dtype=np.int32))
-        return cls(bm25, tokens, offsets)
+        return cls(bm25, tokens, offsets, dict(words))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every paper for the query (0 where no term matches)."""
@@ -172,6 +197,7 @@ class LexicalIndex:
         self._bm25.save(str(directory), allow_pickle=False)
         np.save(directory / _TOKENS, self._tokens, allow_pickle=False)
         np.save(directory / _OFFSETS, self._offsets, allow_pickle=False)
+        (directory / _WORDS).write_bytes(orjson.dumps(self.words))
 
     @classmethod
     def read(cls, directory: Path) -> LexicalIndex:
@@ -180,4 +206,15 @@ class LexicalIndex:
         offsets = np.load(directory / _OFFSETS, allow_pickle=False)
         if offsets.ndim != 1 or len(offsets) != bm25.scores["num_docs"] + 1:
             raise ValueError(f"{_OFFSETS} does not match the index")
-        return cls(bm25, tokens, offsets)
+        return cls(bm25, tokens, offsets, _read_words(directory / _WORDS))
+
+
+def _read_words(path: Path) -> dict[str, int]:
+    """The word counts, checked; none for a library written before they were kept."""
+    if not path.is_file():
+        return {}
+    words = orjson.loads(path.read_bytes())
+    if not isinstance(words, dict) or not all(
+            isinstance(count, int) for count in words.values()):
+        raise ValueError(f"{path.name} is not a mapping of words to counts")
+    return words
