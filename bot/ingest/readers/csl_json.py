@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from bot.ingest.readers.json_record import RECORD_KEYS
 from bot.ingest.readers.json_values import (
     MAX_DEPTH,
     item_spans,
@@ -192,11 +193,15 @@ def _from_parts(parts: list[Any]) -> dt.date | None:
 
 def sniff(sample: Sequence[str]) -> bool:
     """An array whose first lines show two CSL keys or more (JSON Lines start with an object,
-    so never look like this). Two, not "type" and "title": Better BibTeX sorts keys, and an
-    item's many authors can push its "title" past the sample."""
+    so never look like this), and no key only other paper records carry (Semantic Scholar's
+    records show "title" and "DOI", OpenAlex's "type" and "author"). Two, not "type" and
+    "title": Better BibTeX sorts keys, and an item's many authors can push its "title" past
+    the sample."""
     if not sample[0].startswith("["):
         return False
     shown = " ".join(sample)
+    if any(f'"{key}"' in shown for key in RECORD_KEYS):
+        return False
     return sum(f'"{key}"' in shown for key in _CSL_KEYS) >= 2
 
 
