@@ -111,7 +111,9 @@ def _record(item: Any, source: Source, end: int, excerpt: str) -> Sighting | Rej
 
 def sniff(sample: Sequence[str]) -> bool:
     """An array (CSL-JSON's, sniffed before, excepted), a pretty-printed object, or an object
-    on one line that holds a list of papers; not JSON Lines, whose lines are whole objects."""
+    on one line that is no paper itself: one holding a list of papers, or a file's only line
+    (an API's error or empty answer, which this reader can name). Not JSON Lines, whose lines
+    are whole papers."""
     first = sample[0]
     if first.startswith("["):
         return True
@@ -123,8 +125,9 @@ def sniff(sample: Sequence[str]) -> bool:
         value = orjson.loads(first)
     except orjson.JSONDecodeError:  # objects run together, or a broken line of JSON Lines
         return False
-    return (isinstance(value, dict) and list_key(value) is not None
-            and not any(name in value for name in _PAPER_KEYS))
+    if not isinstance(value, dict) or any(name in value for name in _PAPER_KEYS):
+        return False
+    return list_key(value) is not None or len(sample) == 1
 
 
 READER = Reader(layout=Layout.JSON, sniff=sniff, read=read, named="a JSON document of papers",
