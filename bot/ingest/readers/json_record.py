@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from typing import Any
 
 from pylatexenc.latex2text import LatexNodes2Text
@@ -61,8 +62,8 @@ _DATE_FIELDS = ("listing_date", "published", "first_version", "created", "public
 _YEAR_FIELDS = ("year", "publication_year")
 
 # Math, kept as written: $...$, $$...$$, \(...\), \[...\] (a `\$` is a dollar sign, not math).
-_MATH = re.compile(r"((?<!\\)\$\$.*?(?<!\\)\$\$|(?<!\\)\$.*?(?<!\\)\$|\\\(.*?\\\)|\\\[.*?\\\])",
-                   re.DOTALL)
+_MATH_DELIMITER = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
+_MATH_CLOSER = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 # An accent macro and its letter: \'a, \'{a}, {\'a}, \"{\i}, \v{S}, \c c; or a letter of its own
 # (\ss, \o, \aa, \L). Letter-named accents need a brace or a space (`\va` is another macro).
 _ACCENTED = (r"\\['\"`^~=.]\s*(?:\{\\?[A-Za-z]\}|\\?[A-Za-z])"
@@ -114,13 +115,29 @@ def decode_accents(text: str) -> str:
     """LaTeX accent macros outside math decoded to Unicode (`Bal\\'azs` -> `Balázs`)."""
     if "\\" not in text:
         return text
-    # Splitting on the math (a capturing group) puts it at the odd places.
-    parts = _MATH.split(text)
-    return "".join(part if i % 2 else _ACCENT.sub(_decoded, part) for i, part in enumerate(parts))
+    # One pass over the math delimiters (a pattern for whole math spans would rescan the rest
+    # of the text from every opening left unclosed); math never closed is kept to the end.
+    parts, at, closer = [], 0, None
+    for delimiter in _MATH_DELIMITER.finditer(text):
+        mark = delimiter.group()
+        if closer is None and mark in _MATH_CLOSER:
+            parts.append(_ACCENT.sub(_decoded, text[at:delimiter.start()]))
+            at, closer = delimiter.start(), _MATH_CLOSER[mark]
+        elif mark == closer:
+            parts.append(text[at:delimiter.end()])
+            at, closer = delimiter.end(), None
+    parts.append(text[at:] if closer else _ACCENT.sub(_decoded, text[at:]))
+    return "".join(parts)
 
 
 def _decoded(accent: re.Match[str]) -> str:
-    return _LATEX.latex_to_text(accent.group())
+    return _accent_text(accent.group())
+
+
+@lru_cache(maxsize=1024)
+def _accent_text(macro: str) -> str:
+    """One accent macro in Unicode (a text holds few distinct ones, many times over)."""
+    return _LATEX.latex_to_text(macro)
 
 
 def _unwrapped(obj: dict[str, Any]) -> dict[str, Any]:
@@ -159,15 +176,16 @@ def _abstract(obj: dict[str, Any], sighting: Sighting) -> str:
 
 def _from_inverted_index(index: dict[str, Any], sighting: Sighting) -> str:
     """OpenAlex's {word: [positions]} back into the text: each word at its positions."""
+    words = [(word, positions) for word, positions in index.items()
+             if isinstance(positions, list)]
+    if sum(len(positions) for _, positions in words) > MAX_INDEX_POSITIONS:
+        sighting.doubts.append(f"abstract index of more than {MAX_INDEX_POSITIONS:,} words ignored")
+        return ""
     at: dict[int, str] = {}
-    for word, positions in index.items():
-        for position in positions if isinstance(positions, list) else []:
+    for word, positions in words:
+        for position in positions:
             if isinstance(position, int) and not isinstance(position, bool):
                 at.setdefault(position, word)
-        if len(at) > MAX_INDEX_POSITIONS:
-            sighting.doubts.append(
-                f"abstract index of more than {MAX_INDEX_POSITIONS:,} words ignored")
-            return ""
     return clean_text(" ".join(at[position] for position in sorted(at)))
 
 
