@@ -26,6 +26,7 @@ from bot.ingest.readers.json_values import (
     item_spans,
     json_depth,
     json_kind,
+    one_line,
     parse_date,
 )
 from bot.ingest.readers.reader import Reader
@@ -82,13 +83,7 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
         return
     for item, (start, end) in zip(document, item_spans(text, first, last), strict=True):
         source = Source(file=path, line=start, layout=Layout.CSL_JSON)
-        yield _record(item, source, end, _excerpt(item))
-
-
-def _excerpt(item: Any) -> str:
-    """An item as a rejection shows it: on one line, for a pretty-printed item's first line is
-    only its `{`."""
-    return orjson.dumps(item).decode()[:200]
+        yield _record(item, source, end, one_line(item))
 
 
 def _kind(value: Any) -> str:

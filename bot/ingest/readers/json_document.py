@@ -21,7 +21,13 @@ from typing import Any
 import orjson
 
 from bot.ingest.readers.json_record import read_record
-from bot.ingest.readers.json_values import MAX_DEPTH, item_spans, json_depth, json_kind
+from bot.ingest.readers.json_values import (
+    MAX_DEPTH,
+    item_spans,
+    json_depth,
+    json_kind,
+    one_line,
+)
 from bot.ingest.readers.reader import Reader
 from bot.ingest.sighting import Sighting, short
 from bot.records import Layout, RejectedChunk, Source
@@ -74,7 +80,7 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
         spans = item_spans(text, first, last, key)
     for item, (start, end) in zip(items, spans, strict=True):
         source = Source(file=path, line=start, layout=Layout.JSON)
-        yield _record(item, source, end, lines[start - 1].strip())
+        yield _record(item, source, end, one_line(item))
 
 
 def _papers(document: Any) -> tuple[list[Any], str | None] | str:

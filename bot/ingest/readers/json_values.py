@@ -13,6 +13,8 @@ from email.utils import parsedate_to_datetime
 from itertools import pairwise
 from typing import Any
 
+import orjson
+
 # arXiv metadata nests three deep (a record, its versions, a version); BEIR two.
 MAX_DEPTH = 32
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?!\d)")
@@ -73,6 +75,12 @@ def _month(name: str) -> int:
     if name not in _MONTH_NAMES and name not in ("sept", *_MONTHS):
         raise ValueError(name)
     return _MONTHS[name[:3]]
+
+
+def one_line(item: Any) -> str:
+    """An item as a rejection shows it: on one line, for a pretty-printed item's first line is
+    only its `{`."""
+    return orjson.dumps(item).decode()[:200]
 
 
 def item_spans(text: str, first: int, last: int, key: str | None = None) -> list[tuple[int, int]]:
