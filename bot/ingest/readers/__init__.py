@@ -17,6 +17,7 @@ from bot.ingest.readers import (
     arxiv_page,
     bibtex,
     csl_json,
+    json_document,
     jsonl,
     listing,
 )
@@ -25,6 +26,7 @@ from bot.records import Layout
 
 READERS: tuple[Reader, ...] = (
     csl_json.READER,
+    json_document.READER,
     jsonl.READER,
     bibtex.READER,
     # Before the looser text sniffs: a mailing's or a page's records hold `arXiv:` lines,

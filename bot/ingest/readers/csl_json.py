@@ -4,9 +4,9 @@ array of items, pretty-printed over many lines, each `{"id", "type", "title", "a
 
 The document is parsed whole, with limits: more than `MAX_BYTES` of it is refused unread, and
 one nested deeper than `json_values.MAX_DEPTH` is refused (orjson parses iteratively and refuses
-numbers too large for a float). orjson gives no positions, so each item's first line is found
-by scanning the text's brackets outside strings. An item's span runs to the line before the
-next item's (the first from the array's opening line, the last to the closing one), so the
+numbers too large for a float). orjson gives no positions, so each item's lines are found by
+scanning the text's brackets (`json_values.item_spans`): an item's span runs to the line before
+the next item's (the first from the array's opening line, the last to the closing one), so the
 commas and brackets between items are accounted for. Invalid JSON is one rejected chunk over
 the whole document, its reason naming the line of the error.
 """
@@ -15,13 +15,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
 
-from bot.ingest.readers.json_values import MAX_DEPTH, json_depth, json_kind, parse_date
+from bot.ingest.readers.json_record import RECORD_KEYS
+from bot.ingest.readers.json_values import (
+    MAX_DEPTH,
+    item_spans,
+    json_depth,
+    json_kind,
+    one_line,
+    parse_date,
+)
 from bot.ingest.readers.reader import Reader
 from bot.ingest.sighting import (
     Sighting,
@@ -35,8 +42,6 @@ from bot.records import Layout, RejectedChunk, Source
 
 # A library export is megabytes; anything far larger is not one, and is held whole to parse.
 MAX_BYTES = 64 * 1024 * 1024
-# A string token, a bracket, or a bare scalar (number, true, false, null).
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|[^\s,:\[\]{}"]+')
 # The rich-text markup CSL allows in titles: <i>, <b>, <sup>, <sub>, <span class="nocase">.
 _MARKUP = re.compile(r"</?(?:i|b|sup|sub|sc|span)\b[^>]*>", re.IGNORECASE)
 _ARXIV_MENTION = re.compile(
@@ -76,38 +81,13 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
     if not document:
         yield whole("an empty list: no CSL items")
         return
-    starts = _item_lines(text)
-    ends = [*(start - 1 for start in starts[1:]), last]
-    starts[0] = first
-    for item, start, end in zip(document, starts, ends, strict=True):
+    for item, (start, end) in zip(document, item_spans(text, first, last), strict=True):
         source = Source(file=path, line=start, layout=Layout.CSL_JSON)
-        yield _record(item, source, end, _excerpt(item))
-
-
-def _excerpt(item: Any) -> str:
-    """An item as a rejection shows it: on one line, for a pretty-printed item's first line is
-    only its `{`."""
-    return orjson.dumps(item).decode()[:200]
+        yield _record(item, source, end, one_line(item))
 
 
 def _kind(value: Any) -> str:
     return "object" if isinstance(value, dict) else json_kind(value)
-
-
-def _item_lines(text: str) -> list[int]:
-    """The 1-based line where each item of the (valid) top-level array begins."""
-    line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
-    found, depth = [], 0
-    for token in _TOKEN.finditer(text):
-        kind = token.group()
-        if kind in "]}":
-            depth -= 1
-            continue
-        if depth == 1:
-            found.append(bisect_right(line_starts, token.start()))
-        if kind in "[{":
-            depth += 1
-    return found
 
 
 def _record(item: Any, source: Source, end: int, excerpt: str) -> Sighting | RejectedChunk:
@@ -208,11 +188,15 @@ def _from_parts(parts: list[Any]) -> dt.date | None:
 
 def sniff(sample: Sequence[str]) -> bool:
     """An array whose first lines show two CSL keys or more (JSON Lines start with an object,
-    so never look like this). Two, not "type" and "title": Better BibTeX sorts keys, and an
-    item's many authors can push its "title" past the sample."""
+    so never look like this), and no key only other paper records carry (Semantic Scholar's
+    records show "title" and "DOI", OpenAlex's "type" and "author"). Two, not "type" and
+    "title": Better BibTeX sorts keys, and an item's many authors can push its "title" past
+    the sample."""
     if not sample[0].startswith("["):
         return False
     shown = " ".join(sample)
+    if any(f'"{key}"' in shown for key in RECORD_KEYS):
+        return False
     return sum(f'"{key}"' in shown for key in _CSL_KEYS) >= 2
 
 

@@ -1,12 +1,19 @@
-"""What the JSON readers (JSON Lines, CSL-JSON) share: bounds on parsed values, their kinds in
-words; and the date forms paper metadata writes, the one date parser of every reader."""
+"""What the JSON readers (JSON Lines, CSL-JSON, JSON documents) share: bounds on parsed values,
+their kinds in words; the date forms paper metadata writes, the one date parser of every reader;
+and where a document's items begin (orjson gives no positions, so they are found by scanning the
+text's brackets outside strings)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from bisect import bisect_right
 from email.utils import parsedate_to_datetime
+from itertools import pairwise
 from typing import Any
+
+import orjson
 
 # arXiv metadata nests three deep (a record, its versions, a version); BEIR two.
 MAX_DEPTH = 32
@@ -20,6 +27,8 @@ _DAY_MONTH_YEAR = re.compile(
 _MONTHS = {name: number for number, name in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 _MONTH_NAMES = {dt.date(2000, number, 1).strftime("%B").lower() for number in range(1, 13)}
+# A string token, a bracket, or a bare scalar (number, true, false, null).
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|[^\s,:\[\]{}"]+')
 
 
 def json_kind(value: Any) -> str:
@@ -66,3 +75,48 @@ def _month(name: str) -> int:
     if name not in _MONTH_NAMES and name not in ("sept", *_MONTHS):
         raise ValueError(name)
     return _MONTHS[name[:3]]
+
+
+def one_line(item: Any) -> str:
+    """An item as a rejection shows it: on one line, for a pretty-printed item's first line is
+    only its `{`."""
+    return orjson.dumps(item).decode()[:200]
+
+
+def item_spans(text: str, first: int, last: int, key: str | None = None) -> list[tuple[int, int]]:
+    """The lines (first, last, 1-based) each element of a valid document's list spans: the
+    top-level array's, or that of the top-level object's `key`. Each runs to the line before
+    the next one's (or ends on its own line when the next begins there too); the first runs
+    from the document's `first` line and the last to its `last`, so that the brackets, commas
+    and keys around and between the items are accounted for."""
+    starts = _item_lines(text, key)
+    if not starts:
+        return []
+    ends = [*(max(start, following - 1) for start, following in pairwise(starts)), last]
+    starts[0] = first
+    return list(zip(starts, ends, strict=True))
+
+
+def _item_lines(text: str, key: str | None) -> list[int]:
+    """The 1-based line where each element of the list begins."""
+    line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+    found, depth = [], 0
+    # Directly inside the top-level object, tokens alternate key and value: the list wanted is
+    # the value that follows `key`, and its elements are the tokens one level further in.
+    in_list, shown, last_key = key is None, 0, None
+    for token in _TOKEN.finditer(text):
+        kind = token.group()
+        if kind in "]}":
+            depth -= 1
+            continue
+        if depth == 1 and key is not None:
+            if shown % 2 == 0:
+                last_key = json.loads(kind) if kind.startswith('"') else None
+            else:
+                in_list = last_key == key and kind == "["
+            shown += 1
+        elif depth == (1 if key is None else 2) and in_list:
+            found.append(bisect_right(line_starts, token.start()))
+        if kind in "[{":
+            depth += 1
+    return found
