@@ -30,9 +30,9 @@ from xml.parsers import expat
 
 from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
-from pylatexenc.latex2text import LatexNodes2Text
 
 from bot.ingest.names import parse_author_field
+from bot.ingest.readers.arxiv_fields import decode_tex
 from bot.ingest.readers.json_values import parse_date
 from bot.ingest.readers.reader import Reader
 from bot.ingest.sighting import (
@@ -69,7 +69,6 @@ _VERSION = re.compile(r"^v(\d+)$")
 # The same test of a comment or abstract for a code link as the JSON Lines reader's.
 _CODE_URL = re.compile(r"https?://(www\.)?(github\.com|gitlab\.com|bitbucket\.org)/\S+",
                        re.IGNORECASE)
-_LATEX = LatexNodes2Text()
 
 
 class _Refused(Exception):
@@ -248,8 +247,9 @@ def _failure(exc: Exception, line: int) -> tuple[int, str]:
         return line, (f"not well-formed XML at line {line:,}, column {column + 1} "
                       f"({expat.ErrorString(exc.code)}): not read from there on")
     if isinstance(exc, DTDForbidden):
-        return line, ("a DTD (document type declaration): refused unread, as XML entity bombs "
-                      "and external entities come in one and arXiv's responses have none")
+        return line, (f"a DTD (document type declaration) at line {line:,}: refused unread, as "
+                      "XML entity bombs and external entities come in one, and arXiv's "
+                      "responses have none")
     if isinstance(exc, DefusedXmlException):
         return line, "an XML entity declaration or reference: refused unread, never expanded"
     if isinstance(exc, UnicodeError):
@@ -293,6 +293,7 @@ class _Paper:
     abstract: str | None = None
     arxiv_id: str | None = None
     authors: list[str] = field(default_factory=list)
+    authors_truncated: bool = False  # the list ends in "et al."
     organisations: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
@@ -319,6 +320,7 @@ def _read_unit(element: Element, source: Source, end: int,
 def _sighting(paper: _Paper, source: Source, end: int) -> Sighting:
     sighting = Sighting(source=source, abstract=paper.abstract or "", last_line=end,
                         title=paper.title, authors=paper.authors,
+                        authors_truncated=paper.authors_truncated,
                         organisations=list(dict.fromkeys(paper.organisations)),
                         categories=list(dict.fromkeys(paper.categories)),
                         keywords=paper.keywords, arxiv_id=paper.arxiv_id,
@@ -341,12 +343,12 @@ def _entry(entry: Element) -> _Paper | str:
     raw_id = _text(entry, "id")
     if raw_id and _API_ERROR in raw_id:
         return f"the arXiv API answered with an error: {_text(entry, 'summary') or raw_id}"
-    paper = _Paper(title=_text(entry, "title"), abstract=_text(entry, "summary"),
+    paper = _Paper(title=_tex(_text(entry, "title")), abstract=_text(entry, "summary"),
                    arxiv_id=_arxiv_id(raw_id), date=_text(entry, "published"),
                    comment=_text(entry, "comment"), venue=_text(entry, "journal_ref"),
                    doi=_first_doi(_text(entry, "doi")))
     for author in _children(entry, "author"):
-        if name := _name(_text(author, "name")):
+        if name := _tex(_text(author, "name")):
             paper.authors.append(name)
         paper.organisations.extend(_texts(author, "affiliation"))
     primary = _child(entry, "primary_category")
@@ -381,7 +383,7 @@ def _record(record: Element) -> _Paper | str:
 
 def _arxiv_format(content: Element) -> _Paper:
     """`metadataPrefix=arXiv`: authors in parts, `created` the first version's date."""
-    paper = _Paper(title=_text(content, "title"), abstract=_text(content, "abstract"),
+    paper = _Paper(title=_tex(_text(content, "title")), abstract=_text(content, "abstract"),
                    arxiv_id=_arxiv_id(_text(content, "id")), date=_text(content, "created"),
                    categories=(_text(content, "categories") or "").split(),
                    comment=_text(content, "comments"), venue=_text(content, "journal-ref"),
@@ -389,7 +391,7 @@ def _arxiv_format(content: Element) -> _Paper:
     for authors in _children(content, "authors"):
         for author in _children(authors, "author"):
             parts = [_text(author, part) for part in ("forenames", "keyname", "suffix")]
-            if name := _name(" ".join(part for part in parts if part)):
+            if name := _tex(" ".join(part for part in parts if part)):
                 paper.authors.append(name)
             paper.organisations.extend(_texts(author, "affiliation"))
     return paper
@@ -397,15 +399,14 @@ def _arxiv_format(content: Element) -> _Paper:
 
 def _arxiv_raw(content: Element) -> _Paper:
     """`metadataPrefix=arXivRaw`: authors as one string, a date for each version."""
-    paper = _Paper(title=_text(content, "title"), abstract=_text(content, "abstract"),
+    paper = _Paper(title=_tex(_text(content, "title")), abstract=_text(content, "abstract"),
                    arxiv_id=_arxiv_id(_text(content, "id")), date=_first_version(content),
                    categories=(_text(content, "categories") or "").split(),
                    comment=_text(content, "comments"), venue=_text(content, "journal-ref"),
                    doi=_first_doi(_text(content, "doi")))
-    authors = _name(_text(content, "authors"))
-    if authors:
+    if authors := _tex(_text(content, "authors")):
         parsed = parse_author_field(authors)
-        paper.authors = parsed.authors
+        paper.authors, paper.authors_truncated = parsed.authors, parsed.truncated
     return paper
 
 
@@ -426,12 +427,13 @@ def _dublin_core(content: Element) -> _Paper:
     comments = [_COMMENT_PREFIX.sub("", d) for d in descriptions if _COMMENT_PREFIX.match(d)]
     abstracts = [d for d in descriptions if not _COMMENT_PREFIX.match(d)]
     dates = sorted(_texts(content, "date"))
-    paper = _Paper(title=_text(content, "title"), abstract=abstracts[0] if abstracts else None,
+    paper = _Paper(title=_tex(_text(content, "title")),
+                   abstract=abstracts[0] if abstracts else None,
                    comment=comments[0] if comments else None, date=dates[0] if dates else None,
                    keywords=_texts(content, "subject"))
     for creator in _texts(content, "creator"):
         family, _, given = creator.partition(",")
-        if name := _name(f"{given} {family}"):
+        if name := _tex(f"{given} {family}"):
             paper.authors.append(name)
     for identifier in _texts(content, "identifier"):
         if _ABS_URL.match(identifier):
@@ -482,13 +484,10 @@ def _first_doi(raw: str | None) -> str | None:
     return next((doi for doi in _DOI_SEPARATOR.split(raw or "") if doi), None)
 
 
-def _name(raw: str | None) -> str | None:
-    """A name as arXiv keeps it, LaTeX accents and all (`Bal\\'azs`), in Unicode."""
-    if not raw:
-        return None
-    if "\\" in raw or "{" in raw:
-        raw = _LATEX.latex_to_text(raw)
-    return clean_text(raw) or None
+def _tex(raw: str | None) -> str | None:
+    """A title or name as arXiv keeps it, TeX accents and all (`Bal\\'azs`), in Unicode; math
+    is left as written."""
+    return clean_text(decode_tex(raw)) or None if raw else None
 
 
 def _local(tag: str) -> str:
@@ -537,4 +536,8 @@ def sniff(sample: Sequence[str]) -> bool:
 READER = Reader(layout=Layout.ARXIV_XML, sniff=sniff, read=read, named="arXiv XML",
                 described="arXiv API search results (Atom) and OAI-PMH harvests (arXiv, "
                           "arXivRaw, oai_dc)",
-                suffixes=(".xml", ".atom"))
+                suffixes=(".xml", ".atom"),
+                example="`<feed xmlns=\"http://www.w3.org/2005/Atom\">` / `<entry>` / "
+                        "`<id>http://arxiv.org/abs/2403.05530v2</id>` / `<title>`, `<summary>`, "
+                        "`<author><name>`, `<published>`, `<arxiv:doi>`; or an OAI-PMH "
+                        "`<ListRecords>` of `<record>`s in the arXiv, arXivRaw or oai_dc format")
