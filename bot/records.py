@@ -20,6 +20,7 @@ class Layout(str, Enum):
     JSONL = "jsonl"  # arXiv metadata or BEIR corpus records, optionally gzipped
     BIBTEX = "bibtex"  # BibTeX bibliographies: one @type{key, field = value, ...} an entry
     CSL_JSON = "csl-json"  # one JSON array of CSL items: Zotero and Better BibTeX exports
+    ARXIV_XML = "arxiv-xml"  # arXiv API Atom feeds and OAI-PMH harvests (arXiv, arXivRaw, oai_dc)
     JSON = "json"  # one JSON document of paper records: an array, or an API's answer holding one
 
 

@@ -149,10 +149,11 @@ def test_every_layout_has_one_reader_and_every_surface_names_it():
     assert readers.layout_choices() == [x.value for x in Layout]
     assert readers.expected() == ("a paper listing, 'Abstract:' lines, an arXiv listing, "
                                   "an arXiv mailing, an arXiv page, JSON Lines, BibTeX, "
-                                  "CSL-JSON or a JSON document of papers")
+                                  "CSL-JSON, arXiv XML or a JSON document of papers")
     accepted = readers.accepted()
     assert all(r.described in accepted for r in readers.READERS)
-    assert readers.upload_suffixes() == [".txt", ".eml", ".jsonl", ".json", ".bib", ".gz"]
+    assert readers.upload_suffixes() == [".txt", ".eml", ".jsonl", ".json", ".bib", ".xml",
+                                         ".atom", ".gz"]
 
 
 def test_malformed_listing_blocks_are_reported_with_file_and_line(tmp_path, seed_files):

@@ -15,6 +15,7 @@ from bot.ingest.readers import (
     arxiv_listing,
     arxiv_mailing,
     arxiv_page,
+    arxiv_xml,
     bibtex,
     csl_json,
     json_document,
@@ -27,6 +28,7 @@ from bot.records import Layout
 READERS: tuple[Reader, ...] = (
     csl_json.READER,
     json_document.READER,
+    arxiv_xml.READER,
     jsonl.READER,
     bibtex.READER,
     # Before the looser text sniffs: a mailing's or a page's records hold `arXiv:` lines,

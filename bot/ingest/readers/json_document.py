@@ -115,6 +115,11 @@ def _record(item: Any, source: Source, end: int, excerpt: str) -> Sighting | Rej
     return read_record(item, source, excerpt, last_line=end)
 
 
+# An array of objects (or empty, or of arrays, strings, nulls) as its first line opens it:
+# not a bracketed number such as a pasted arXiv page's `[1] arXiv:2303.08968`.
+_ARRAY_OPENING = re.compile(r"^\[\s*(?:$|[\[{\]\"]|null\b)")
+
+
 def sniff(sample: Sequence[str]) -> bool:
     """An array (CSL-JSON's, sniffed before, excepted), a pretty-printed object, or an object
     on one line that is no paper itself: one holding a list of papers, or a file's only line
@@ -122,7 +127,7 @@ def sniff(sample: Sequence[str]) -> bool:
     are whole papers."""
     first = sample[0]
     if first.startswith("["):
-        return True
+        return bool(_ARRAY_OPENING.match(first))
     if not first.startswith("{"):
         return False
     if _OPENING.match(first):
