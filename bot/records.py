@@ -18,6 +18,8 @@ class Layout(str, Enum):
     JSONL = "jsonl"  # arXiv metadata or BEIR corpus records, optionally gzipped
     BIBTEX = "bibtex"  # BibTeX bibliographies: one @type{key, field = value, ...} an entry
     CSL_JSON = "csl-json"  # one JSON array of CSL items: Zotero and Better BibTeX exports
+    RIS = "ris"  # tagged references (TY  - ... ER  -), and Web of Science's tagged exports
+    CSV = "csv"  # a table with a header naming title and abstract columns: Zotero's CSV export
 
 
 class Source(BaseModel):

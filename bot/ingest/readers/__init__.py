@@ -10,12 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.ingest.readers import abstract_lines, arxiv_listing, bibtex, csl_json, jsonl, listing
+from bot.ingest.readers import (
+    abstract_lines,
+    arxiv_listing,
+    bibtex,
+    csl_json,
+    csv_table,
+    jsonl,
+    listing,
+    ris,
+)
 from bot.ingest.readers.reader import Read, Reader
 from bot.records import Layout
 
 READERS: tuple[Reader, ...] = (
     csl_json.READER,
+    ris.READER,
+    csv_table.READER,
     jsonl.READER,
     bibtex.READER,
     abstract_lines.READER,
