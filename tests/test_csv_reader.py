@@ -88,12 +88,12 @@ def test_every_line_is_in_a_record_or_a_rejected_chunk_and_the_counts_add_up():
 
 
 def test_a_multi_line_row_is_read_at_the_line_it_starts_on():
-    notes = by_key(WRITTEN)["mueller2021"]
+    notes = by_key(WRITTEN)["smith2021"]
     assert (notes.source.line, notes.last_line) == (2, 4)
     assert notes.title == "Notes on Transformers"
     assert notes.abstract == "We study how transformers learn. They learn slowly; and then quickly."
     assert notes.authors == ["A. Smith", "B. Jones", "C. Lee"] and notes.authors_truncated
-    assert notes.arxiv_id == "2103.00020"
+    assert notes.arxiv_id == "2104.01234"
     assert notes.date == dt.date(2021, 3, 1)
     assert notes.venue == "Written Journal"
     assert notes.keywords == ["transformers", "logic"]
@@ -111,7 +111,7 @@ def test_malformed_rows_are_reported_with_their_lines_and_the_rest_is_read():
     assert (titled.doi, titled.venue, titled.date) == ("10.1000/abc.1", "Written Proceedings",
                                                        dt.date(2019, 1, 1))
     undated = sightings[-1]
-    assert (undated.source.line, undated.date, undated.arxiv_id) == (8, None, "1706.03762")
+    assert (undated.source.line, undated.date, undated.arxiv_id) == (8, None, "2001.00001")
     assert [(w.line, w.reason) for w in report.warnings] == [
         (8, "Published 'the year of the comet' ignored: not a readable date")]
 

@@ -148,10 +148,11 @@ def test_every_layout_has_one_reader_and_every_surface_names_it():
     assert sorted(r.layout for r in readers.READERS) == sorted(Layout)
     assert readers.layout_choices() == [x.value for x in Layout]
     assert readers.expected() == ("a paper listing, 'Abstract:' lines, an arXiv listing, "
-                                  "JSON Lines, BibTeX or CSL-JSON")
+                                  "JSON Lines, BibTeX, CSL-JSON, RIS or CSV")
     accepted = readers.accepted()
     assert all(r.described in accepted for r in readers.READERS)
-    assert readers.upload_suffixes() == [".txt", ".jsonl", ".json", ".bib", ".gz"]
+    assert readers.upload_suffixes() == [".txt", ".jsonl", ".json", ".bib", ".ris", ".csv",
+                                         ".tsv", ".gz"]
 
 
 def test_malformed_listing_blocks_are_reported_with_file_and_line(tmp_path, seed_files):

@@ -244,7 +244,8 @@ def _bad_files(folder: Path) -> dict[str, str]:
     return {
         "broken.jsonl.gz": "gzip data that is not a valid gzip stream (damaged)",
         "diary.txt": "no known layout (expected a paper listing, 'Abstract:' lines, an arXiv "
-                     "listing, JSON Lines, BibTeX or CSL-JSON); the first line looks like 'Dear "
+                     "listing, JSON Lines, BibTeX, CSL-JSON, RIS or CSV); the first line looks "
+                     "like 'Dear "
                      "diary,\ufffd[31m today nothing happened.'. Name the layout with --layout "
                      "if it is one of these.",
         "empty.txt": "the file is empty",

@@ -52,6 +52,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 # Zotero's header opens so; its author and tag lists are always separated by semicolons.
 _ZOTERO_HEADER = ("key", "item type", "publication year", "author", "title")
 _DELIMITERS = ",;\t"
+# Zotero's header, the longest in use, is some 1,200 characters; the delimiter is told from the
+# start of a header, and a first line far longer is not taken for one.
+_MAX_HEADER_CHARS = 10_000
 _NOT_A_WORD = re.compile(r"[\s_\-]+")
 
 
@@ -84,7 +87,7 @@ def _column_name(name: str) -> str:
 
 def _delimiter(header: str) -> str:
     try:
-        return csv.Sniffer().sniff(header, delimiters=_DELIMITERS).delimiter
+        return csv.Sniffer().sniff(header[:_MAX_HEADER_CHARS], delimiters=_DELIMITERS).delimiter
     except csv.Error:  # a header of one column: nothing to tell from
         return ","
 
@@ -112,8 +115,18 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
             break
     else:
         return
-    # csv's bound is process-wide; it is set to this reader's before each file it reads.
-    csv.field_size_limit(MAX_FIELD_CHARS)
+    # csv's bound is process-wide: it is this reader's while a file is read, then put back.
+    previous = csv.field_size_limit(MAX_FIELD_CHARS)
+    try:
+        yield from _table(opening, lines, path)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _table(opening: list[str], lines: Iterator[str],
+           path: str) -> Iterator[Sighting | RejectedChunk]:
+    """The rows after the opening lines (blank ones, then the header): each a record or a
+    rejected chunk, at the line it starts on."""
     feed = _Lines(itertools.chain(opening, lines))
     rows = csv.reader(feed, delimiter=_delimiter(opening[-1]), strict=True)
     columns: _Columns | None = None
@@ -134,8 +147,10 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
         if columns is None:
             columns = _Columns(row)
             if not columns.is_papers():
-                yield _rejected(path, start, end, feed.row_text,
-                                "a header without a title column and an abstract column")
+                # The whole table is left unread, and its span says so.
+                rest = sum(1 for _ in lines)
+                yield _rejected(path, start, end + rest, feed.row_text, "a header without a "
+                                "title column and an abstract column: the table is not read")
                 return
             continue
         yield _row(row, columns, path, start, end, feed.row_text or "")
@@ -143,7 +158,7 @@ def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
 
 def _csv_failure(exc: csv.Error) -> str:
     if "field larger than field limit" in str(exc):
-        return f"a field larger than {MAX_FIELD_CHARS // 2**20} MB: not read"
+        return f"a field longer than {MAX_FIELD_CHARS:,} characters: the row is not read"
     return f"malformed CSV row ({clean_text(str(exc))})"
 
 
@@ -203,7 +218,10 @@ def _keywords(values: list[str], zotero: bool) -> list[str]:
 def sniff(sample: Sequence[str]) -> bool:
     """The first line is a header naming a title column and an abstract column (Zotero's
     header does: `Title`, `Abstract Note`)."""
-    header = next(csv.reader([sample[0]], delimiter=_delimiter(sample[0])), [])
+    first = sample[0]
+    if len(first) > _MAX_HEADER_CHARS or "title" not in first.lower():
+        return False
+    header = next(csv.reader([first], delimiter=_delimiter(first)), [])
     return _Columns(header).is_papers()
 
 

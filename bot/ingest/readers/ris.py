@@ -37,6 +37,8 @@ from bot.records import Layout, RejectedChunk, Source
 # kilobytes; an "entry" far larger is a file that lost its `ER` lines, and is not held whole.
 MAX_ENTRY_BYTES = 1024 * 1024
 _END_TAG = "ER"
+# Lines a RIS file may open with before its first entry ("Record #1 of 2", "Provider: ...").
+_BANNER_LINES = 4
 _KEYWORD_SEPARATOR = re.compile(r";")
 
 
@@ -203,7 +205,7 @@ def _rejected(entry: _Entry, path: str, reason: str) -> RejectedChunk:
 def _parsed(entry: _Entry, path: str, dialect: _Dialect) -> Sighting | RejectedChunk:
     if entry.lines is None:
         return _rejected(entry, path, f"a {dialect.name} entry larger than "
-                                      f"{MAX_ENTRY_BYTES // 2**20} MB: not read")
+                                      f"{MAX_ENTRY_BYTES:,} bytes: not read")
     try:
         records = rispy.loads("\n".join(entry.lines), implementation=dialect.parser)
     # rispy's own errors are these: a value it expected before a continuation line is missing
@@ -220,6 +222,7 @@ def _parsed(entry: _Entry, path: str, dialect: _Dialect) -> Sighting | RejectedC
 
 def _record(record: dict[str, Any], source: Source, entry: _Entry,
             dialect: _Dialect) -> Sighting | None:
+    """The sighting an entry gives; None when it has neither a title nor an abstract."""
     fields = dialect.fields
     title, abstract = _first_text(record, fields.title), _first_text(record, fields.abstract)
     if title is None and abstract is None:
@@ -266,11 +269,11 @@ def _keywords(values: list[str]) -> list[str]:
 
 
 def sniff(sample: Sequence[str]) -> bool:
-    """The first line opens a RIS entry (`TY  - `), or heads a Web of Science export (`FN `
-    or `PT `)."""
-    first = sample[0]
-    return bool(_RIS.tag.match(first) and first.startswith(_RIS.start)
-                or _WOS_HEADER.match(first))
+    """The first line heads a Web of Science export (`FN ` or `PT `), or one of the first few
+    opens a RIS entry (`TY  - `): a database may put a banner before it, as Zotero's own RIS
+    import allows."""
+    return bool(_WOS_HEADER.match(sample[0]) or any(
+        _tag(_RIS, line) == _RIS.start for line in sample[:_BANNER_LINES + 1]))
 
 
 READER = Reader(layout=Layout.RIS, sniff=sniff, read=read, named="RIS",
