@@ -10,18 +10,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 
 class Layout(str, Enum):
-    """The listing layouts ingest understands."""
+    """The formats ingest reads ("layouts", as `--layout` names them), in the order people
+    see them listed: reference managers' exports first, then arXiv's, then scraped text."""
 
-    LISTING = "listing"  # category+date / title+authors (one line or two) / abstract
-    ABSTRACT_LINES = "abstract-lines"  # one `Abstract:...` line a paper
-    ARXIV_LISTING = "arxiv-listing"  # blank-line separated blocks ending in arXiv:ID, Created:
+    BIBTEX = "bibtex"  # BibTeX bibliographies: one @type{key, field = value, ...} an entry
+    RIS = "ris"  # tagged references (TY  - ... ER  -), and Web of Science's tagged exports
+    CSL_JSON = "csl-json"  # one JSON array of CSL items: Zotero and Better BibTeX exports
+    CSV = "csv"  # a table with a header naming title and abstract columns: Zotero's CSV export
+    JSON = "json"  # one JSON document of paper records: an array, or an API's answer holding one
+    JSONL = "jsonl"  # arXiv metadata or BEIR corpus records, optionally gzipped
+    ARXIV_XML = "arxiv-xml"  # arXiv API Atom feeds and OAI-PMH harvests (arXiv, arXivRaw, oai_dc)
     ARXIV_MAILING = "arxiv-mailing"  # arXiv's daily e-mail: \\, arXiv:ID, Title:, Authors: ...
     ARXIV_PAGE = "arxiv-page"  # arXiv /list and search pages as a browser copies them
-    JSONL = "jsonl"  # arXiv metadata or BEIR corpus records, optionally gzipped
-    BIBTEX = "bibtex"  # BibTeX bibliographies: one @type{key, field = value, ...} an entry
-    CSL_JSON = "csl-json"  # one JSON array of CSL items: Zotero and Better BibTeX exports
-    ARXIV_XML = "arxiv-xml"  # arXiv API Atom feeds and OAI-PMH harvests (arXiv, arXivRaw, oai_dc)
-    JSON = "json"  # one JSON document of paper records: an array, or an API's answer holding one
+    ARXIV_LISTING = "arxiv-listing"  # blank-line separated blocks ending in arXiv:ID, Created:
+    LISTING = "listing"  # category+date / title+authors (one line or two) / abstract
+    ABSTRACT_LINES = "abstract-lines"  # one `Abstract:...` line a paper
 
 
 class Source(BaseModel):
@@ -200,7 +203,7 @@ class Answer(BaseModel):
 
 # What a report keeps of a rejected chunk: enough to find it in the file, never the file.
 EXCERPT_CHARS = 120
-MAX_REASON_CHARS = 300
+MAX_REASON_CHARS = 400
 
 
 class RejectedChunk(BaseModel):

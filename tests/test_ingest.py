@@ -147,13 +147,13 @@ def test_layout_detection_and_override(tmp_path, seed_files):
 def test_every_layout_has_one_reader_and_every_surface_names_it():
     assert sorted(r.layout for r in readers.READERS) == sorted(Layout)
     assert readers.layout_choices() == [x.value for x in Layout]
-    assert readers.expected() == ("a paper listing, 'Abstract:' lines, an arXiv listing, "
-                                  "an arXiv mailing, an arXiv page, JSON Lines, BibTeX, "
-                                  "CSL-JSON, arXiv XML or a JSON document of papers")
+    assert readers.expected() == ("BibTeX, RIS, CSL-JSON, CSV, a JSON document of papers, JSON "
+                                  "Lines, arXiv XML, an arXiv mailing, an arXiv page, an arXiv "
+                                  "listing, a paper listing or 'Abstract:' lines")
     accepted = readers.accepted()
     assert all(r.described in accepted for r in readers.READERS)
-    assert readers.upload_suffixes() == [".txt", ".eml", ".jsonl", ".json", ".bib", ".xml",
-                                         ".atom", ".gz"]
+    assert readers.upload_suffixes() == [".bib", ".ris", ".txt", ".json", ".csv", ".tsv",
+                                         ".jsonl", ".xml", ".atom", ".eml", ".gz"]
 
 
 def test_malformed_listing_blocks_are_reported_with_file_and_line(tmp_path, seed_files):

@@ -243,9 +243,9 @@ def _bad_files(folder: Path) -> dict[str, str]:
     _jsonl(folder / "rejects.jsonl", "{x}", "{x}", "[1]")
     return {
         "broken.jsonl.gz": "gzip data that is not a valid gzip stream (damaged)",
-        "diary.txt": f"no known layout (expected {readers.expected()}); the first line looks "
-                     "like 'Dear diary,\ufffd[31m today nothing happened.'. Name the layout "
-                     "with --layout if it is one of these.",
+        "diary.txt": "no known layout: the first line looks like 'Dear diary,\ufffd[31m "
+                     f"today nothing happened.' (expected {readers.expected()}). Name the "
+                     "layout with --layout if it is one of these.",
         "empty.txt": "the file is empty",
         "random.bin": "binary data, not a text listing",
         "rejects.jsonl": "no record could be read (jsonl): 3 chunk(s) rejected (line 1: not "

@@ -66,9 +66,10 @@ def detect_layout(lines: Iterable[str], path: str = "<input>") -> Layout:
         raise FileRefused(path, "the file is empty")
     if (layout := readers.sniff(sample)) is not None:
         return layout
+    # What the file looked like first: past the list of formats, a long reason is cut.
     raise FileRefused(
-        path, f"no known layout (expected {readers.expected()}); the first line looks like "
-              f"{printable(sample[0])!r}. Name the layout with --layout if it is one of these.")
+        path, f"no known layout: the first line looks like {printable(sample[0])!r} (expected "
+              f"{readers.expected()}). Name the layout with --layout if it is one of these.")
 
 
 def read_file(path: Path, layout: Layout | None = None, *, reporter: Reporter = SILENT

@@ -18,9 +18,11 @@ from bot.ingest.readers import (
     arxiv_xml,
     bibtex,
     csl_json,
+    csv_table,
     json_document,
     jsonl,
     listing,
+    ris,
 )
 from bot.ingest.readers.reader import Read, Reader
 from bot.records import Layout
@@ -29,6 +31,8 @@ READERS: tuple[Reader, ...] = (
     csl_json.READER,
     json_document.READER,
     arxiv_xml.READER,
+    ris.READER,
+    csv_table.READER,
     jsonl.READER,
     bibtex.READER,
     # Before the looser text sniffs: a mailing's or a page's records hold `arXiv:` lines,
