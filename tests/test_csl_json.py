@@ -111,7 +111,7 @@ def test_items_that_are_not_papers_are_rejected_with_their_line():
     assert (string.line, string.reason) == (1, "a JSON string, not a CSL item")
     assert (empty.line, empty.reason) == (3, "a CSL item with no title and no abstract")
     assert old.source.line == 4 and old.last_line == 5
-    assert old.date is None and old.doubts == ["date '1066' ignored: before 1900"]
+    assert old.date is None and old.doubts == ["date '1066' ignored: before 1450"]
     (empty_list,) = csl_json.read(["[", "]"], "none.json")
     assert empty_list.reason == "an empty list: no CSL items" and empty_list.lines == 2
     (not_list,) = csl_json.read(['{"title": "T"}'], "obj.json")

@@ -103,11 +103,11 @@ def test_absurd_dates_in_the_text_layouts_are_ignored_with_a_warning(tmp_path):
     assert warnings == {
         ("arxiv.txt", 1): "unreadable date '0000-03-08'",
         ("arxiv.txt", 9): "unreadable date '99999-06-20'",
-        ("listing.txt", 1): f"date {header[2:-4] + '0001'!r} ignored: before 1900",
+        ("listing.txt", 1): f"date {header[2:-4] + '0001'!r} ignored: before 1450",
         ("listing.txt", 4): f"date {listing[3][2:]!r} ignored: in the future",
     }
     assert corpus.report.records == 25 and not corpus.report.rejected
-    assert all(p.date is None or 1900 <= p.date.year <= 2100 for p in corpus.papers)
+    assert all(p.date is None or 1450 <= p.date.year <= 2100 for p in corpus.papers)
 
 
 def ingest_traced(path):

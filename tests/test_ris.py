@@ -126,7 +126,7 @@ def test_an_impossible_year_is_a_warning_and_an_arxiv_venue_gives_the_id():
     goedel = sightings[2]
     assert goedel.date is None and goedel.arxiv_id == "2103.00020"
     assert goedel.authors == ["Jörg Müller"]
-    assert [(w.line, w.reason) for w in report.warnings] == [(34, "PY '1066' ignored: before 1900")]
+    assert [(w.line, w.reason) for w in report.warnings] == [(34, "PY '1066' ignored: before 1450")]
 
 
 def test_an_entry_too_large_is_rejected_unread_and_the_next_is_read(tmp_path, monkeypatch):

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from bot.records import Source
 
-# The earliest year a paper's date may have: scientific preprints and their listings begin
-# well after it, so an earlier one is a typo (or `0000-00-00` as a placeholder).
-EARLIEST_YEAR = 1900
+# The earliest year a work's date may have: a bibliography may cite a book of 1883, but a
+# year before printing is a typo or a placeholder (`0000-00-00`), and would skew year filters.
+EARLIEST_YEAR = 1450
 _SPACE_RUN = re.compile(r"\s+")
 # Control characters (a terminal's escapes, NUL, bell) and the bidirectional overrides that
 # make text display in another order than it reads: never meant as content.
