@@ -209,7 +209,8 @@ class PaperBot:
     @functools.cached_property
     def speller(self) -> Speller:
         """Corrects misspelt words of a question to the library's own (bot.retrieve.spelling)."""
-        return Speller(self.library.lexical.words, self.embedder.known_words())
+        lexical = self.library.lexical
+        return Speller(lexical.words, self.embedder.known_words(), lexical.holds_term)
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         """The k papers that best match the query, best first, filters applied before the cut."""

@@ -22,6 +22,15 @@ def test_the_word_in_more_texts_wins_a_tie():
     assert speller.correct("modl") == "model"
 
 
+def test_names_and_other_forms_of_library_words_are_left_alone():
+    speller = Speller({"nlr": 9, "bears": 9, "bullies": 3, "coatomer": 4}, known_words=(),
+                      holds_term=lambda word: word == "bullied")
+    assert speller.correct("NLRP3 and p53BERs") == "NLRP3 and p53BERs"  # joined to digits
+    assert speller.correct("GAVI dLNs") == "GAVI dLNs"  # capitals: names
+    assert speller.correct("students are bullied") == "students are bullied"  # a form of one
+    assert speller.correct("Coatmer") == "Coatomer"  # Capitalised as typed
+
+
 def test_known_words_short_words_and_other_first_letters_are_left_alone():
     speller = Speller({"coding": 50, "pairs": 20, "graph": 5}, known_words={"cooking"})
     assert speller.correct("cooking") == "cooking"  # English: not a typo of "coding"

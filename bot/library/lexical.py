@@ -168,6 +168,29 @@ class LexicalIndex:
         """`similarity` for a paper of the index, from its stored terms."""
         return self._signals(self._paper_term_ids(row), cosines=True)
 
+    def holds_term(self, word: str) -> bool:
+        """Whether some text holds this word or another form of it (the same stem)."""
+        return _STEMMER.stemWord(word.lower()) in self._bm25.vocab_dict
+
+    def coverage(self, query: str, rows: np.ndarray) -> np.ndarray:
+        """For each of these papers, the share of the query's terms (weighed by idf) that its
+        text holds: 1 when every term is there. A term no paper holds weighs as much as the
+        rarest: a question about what the library never mentions is covered by none."""
+        terms = _tokenize([query], return_ids=False)[0]
+        if not terms or len(rows) == 0:
+            return np.zeros(len(rows), dtype=np.float32)
+        vocabulary = self._bm25.vocab_dict
+        known = np.array(sorted({vocabulary[t] for t in terms if t in vocabulary}),
+                         dtype=np.int64)
+        unknown = len({t for t in terms if t not in vocabulary})
+        rarest = float(np.log1p((self.count + 0.5) / 0.5))
+        weights = self._idf[known] if len(known) else np.zeros(0)
+        total = float(weights.sum()) + unknown * rarest
+        if len(known) == 0 or total <= 0:
+            return np.zeros(len(rows), dtype=np.float32)
+        held = (self._matrix[:, known].tocsr()[rows] > 0).astype(np.float32)  # columns first
+        return (np.asarray(held @ weights, dtype=np.float32).ravel() / total).astype(np.float32)
+
     def _term_ids(self, text: str) -> list[int]:
         vocabulary = self._bm25.vocab_dict
         return [vocabulary[t] for t in _tokenize([text], return_ids=False)[0] if t in vocabulary]
