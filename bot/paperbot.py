@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.answer import AnswerContext, answerer_for
+from bot.answer.evidence import FRAMING_WORDS
 from bot.answer.templates import Templates
 from bot.errors import LibraryError, QueryError
 from bot.ingest import Corpus, expand_paths, ingest
@@ -240,10 +241,19 @@ class PaperBot:
         hits = self.retriever.rank_for_question(query_vector, k, filters,
                                                 lexical=self.library.lexical.scores(query),
                                                 citable_only=True)
+        hits = self._with_coverage(hits, query)
         context = AnswerContext(
             templates=self.templates, retrieval=self.settings.retrieval,
             top_sentences=functools.partial(self.retriever.top_sentences, query_vector))
         yield from self.answerer.answer_stream(question, hits, context)
+
+    def _with_coverage(self, hits: list[Hit], query: str) -> list[Hit]:
+        """The hits, each with how much of the question's terms its text holds: part of the
+        evidence that decides what an answer cites (bot.answer.evidence)."""
+        rows = np.array([self.library.row_of[hit.paper.id] for hit in hits], dtype=np.int64)
+        covered = self.library.lexical.coverage(query, rows, FRAMING_WORDS)
+        return [hit.model_copy(update={"coverage": round(float(share), 4)})
+                for hit, share in zip(hits, covered, strict=True)]
 
     def similar(self, ref: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """Papers like `ref`: a paper id, an arXiv id, a title (exact or close) or free text

@@ -167,6 +167,13 @@ class Hit(BaseModel):
     evidence: str | None = Field(
         None, description="The abstract sentence that matched best, copied verbatim."
     )
+    coverage: float | None = Field(
+        None, description="For an answer: the share of the question's terms (weighed by how "
+                          "rare they are) that the paper's text holds; None elsewhere.")
+
+
+# How strongly a citation answers the question (Citation.strength).
+CitationStrength = Literal["direct", "related"]
 
 
 class Citation(BaseModel):
@@ -176,6 +183,12 @@ class Citation(BaseModel):
     paper: Paper
     quote: str = Field(description="A sentence copied verbatim from the paper's abstract.")
     score: float
+    strength: CitationStrength = Field(
+        "direct", description="How the paper answers: 'direct' (its evidence reaches the "
+                              "answer threshold) or 'related' (cited in answer to a \"which "
+                              "papers …\" question, with weaker evidence).")
+    evidence: float = Field(0.0, description="Relevance plus weighed coverage of the "
+                                             "question's terms: what decided the citation.")
 
 
 # What can write an answer's text, as `Answer.answerer` names it; bot.answer.ANSWERERS holds

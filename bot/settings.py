@@ -21,11 +21,24 @@ class RetrievalSettings(BaseModel):
     # made every answer abstain.
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    answer_threshold: float = Field(
-        0.30,
-        description="Least relevance for a paper to count as answering a question. Below it "
-        "for every paper, the answer abstains. Chosen on SciFact: see README, 'Abstention'.",
-    )
+    # How strongly a paper answers a question, its "evidence": its relevance plus
+    # coverage_weight times the share of the question's terms its text holds
+    # (bot/answer/evidence.py). Chosen on SciFact train and the hand-labelled seed questions:
+    # see README, "How many papers an answer cites".
+    evidence_threshold: float = Field(
+        0.75, description="Least evidence for a paper to answer a question directly. A "
+                          "question that is not a \"which papers …\" one cites the papers that "
+                          "reach it; when none does, the answer abstains.")
+    list_evidence_threshold: float = Field(
+        0.5, description="Least evidence for a paper to be cited in answer to a \"which "
+                         "papers …\" question (below evidence_threshold: shown as related).")
+    evidence_margin: float = Field(
+        0.05, ge=0, description="A question that is not a \"which papers …\" one cites only the "
+                                "papers this close to the best evidence: one, unless others are "
+                                "as strong.")
+    coverage_weight: float = Field(
+        0.75, ge=0, description="Weight of a paper's coverage of the question's terms in its "
+                                "evidence.")
     candidates: int = Field(
         100, ge=1, description="Papers taken from the index before sentence-level re-scoring."
     )

@@ -20,7 +20,7 @@ class AnswerContext:
     """What an answerer may use besides the question and its hits."""
 
     templates: Templates
-    retrieval: RetrievalSettings  # answer_threshold decides which hits answer the question
+    retrieval: RetrievalSettings  # its evidence thresholds decide which hits answer
     # A cited paper's n abstract sentences closest to the question, by paper id and n.
     top_sentences: Callable[[str, int], list[str]]
 

@@ -1,7 +1,7 @@
 """The extractive answer: the papers that answer a question, each quoting its best sentence.
 
-A paper is cited only when its relevance reaches the answer threshold; when none does, the
-answer abstains and lists the nearest papers as "closest, but not answering".
+The papers cited are those whose evidence answers the question (bot.answer.evidence); when
+none does, the answer abstains and lists the nearest papers as "closest, but not answering".
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.answer.answerer import AnswerContext
+from bot.answer.evidence import citable
 from bot.answer.templates import Templates, escape_markdown
 from bot.records import Answer, AnswererName, Citation, Hit, Paper
-from bot.settings import Settings
+from bot.settings import RetrievalSettings, Settings
 
 NEAREST_SHOWN = 3
 
@@ -27,7 +28,7 @@ class ExtractiveAnswerer:
         return cls()
 
     def answer(self, question: str, hits: list[Hit], context: AnswerContext) -> Answer:
-        return compose_answer(question, hits, threshold=context.retrieval.answer_threshold,
+        return compose_answer(question, hits, settings=context.retrieval,
                               templates=context.templates)
 
     def answer_stream(self, question: str, hits: list[Hit],
@@ -35,10 +36,10 @@ class ExtractiveAnswerer:
         yield self.answer(question, hits, context)
 
 
-def compose_answer(question: str, hits: list[Hit], *, threshold: float,
+def compose_answer(question: str, hits: list[Hit], *, settings: RetrievalSettings,
                    templates: Templates) -> Answer:
-    relevant = [h for h in hits if h.relevance >= threshold and h.evidence]
-    if not relevant:
+    cited = citable(question, hits, settings)
+    if not cited:
         nearest = hits[:NEAREST_SHOWN]
         lines = "\n".join(
             templates.render("nearest", title=_title(h.paper), year=h.paper.year_label,
@@ -46,11 +47,13 @@ def compose_answer(question: str, hits: list[Hit], *, threshold: float,
             for h in nearest) or "- (the library is empty)"
         return Answer(question=question, text=templates.render("abstain", nearest=lines),
                       abstained=True, nearest=nearest)
-    citations = [Citation(n=i, paper=h.paper, quote=h.evidence or "", score=h.score)
-                 for i, h in enumerate(relevant, start=1)]
+    citations = [Citation(n=i, paper=c.hit.paper, quote=c.hit.evidence or "",
+                          score=c.hit.score, strength=c.strength, evidence=round(c.evidence, 4))
+                 for i, c in enumerate(cited, start=1)]
     lines = "\n".join(
         templates.render("citation", n=c.n, title=_title(c.paper), year=c.paper.year_label,
-                         quote=escape_markdown(c.quote))
+                         quote=escape_markdown(c.quote),
+                         related=" (related)" if c.strength == "related" else "")
         for c in citations)
     return Answer(question=question, text=templates.render("answer", citations=lines),
                   citations=citations)

@@ -15,10 +15,11 @@ from prompts import PROMPTS_DIR
 
 PLACEHOLDERS: dict[str, frozenset[str]] = {
     "answer": frozenset({"citations"}),
-    "citation": frozenset({"n", "title", "year", "quote"}),
+    "citation": frozenset({"n", "title", "year", "quote", "related"}),
     "abstain": frozenset({"nearest"}),
     "nearest": frozenset({"title", "year", "score"}),
-    "card": frozenset({"n", "title", "authors", "year", "category", "link", "abstract"}),
+    "card": frozenset({"n", "title", "strength", "authors", "year", "category", "link",
+                       "abstract"}),
     # The language model's prompt (bot/answer/chat.py), and the note shown when its answer
     # is not used.
     "llm_system": frozenset({"sentinel"}),

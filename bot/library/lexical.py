@@ -172,11 +172,14 @@ class LexicalIndex:
         """Whether some text holds this word or another form of it (the same stem)."""
         return _STEMMER.stemWord(word.lower()) in self._bm25.vocab_dict
 
-    def coverage(self, query: str, rows: np.ndarray) -> np.ndarray:
+    def coverage(self, query: str, rows: np.ndarray,
+                 ignored: frozenset[str] = frozenset()) -> np.ndarray:
         """For each of these papers, the share of the query's terms (weighed by idf) that its
         text holds: 1 when every term is there. A term no paper holds weighs as much as the
-        rarest: a question about what the library never mentions is covered by none."""
-        terms = _tokenize([query], return_ids=False)[0]
+        rarest: a question about what the library never mentions is covered by none.
+        `ignored`: words that say how a question is asked, not what about ("papers")."""
+        skip = set(_STEMMER.stemWords(sorted(ignored)))
+        terms = [t for t in _tokenize([query], return_ids=False)[0] if t not in skip]
         if not terms or len(rows) == 0:
             return np.zeros(len(rows), dtype=np.float32)
         vocabulary = self._bm25.vocab_dict
