@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.answer.templates import Templates, escape_markdown
 from bot.records import Citation, Paper
 
-
 # How a card says how strongly its paper answers the question.
 STRENGTH_WORDS = {"direct": "answers directly", "related": "related"}
 
