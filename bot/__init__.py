@@ -19,6 +19,7 @@ from bot.records import (
     Paper,
     RejectedChunk,
     Source,
+    Turn,
 )
 from bot.reporting import Reporter
 from bot.settings import EmbeddingSettings, LLMSettings, Settings, get_settings
@@ -45,6 +46,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "Source",
+    "Turn",
     "get_settings",
     "ingest",
 ]

@@ -19,8 +19,9 @@ from bot.library.contents import Library
 from bot.library.embedding import encoder_for, engine_for
 from bot.library.store import LibraryStore
 from bot.library.update import LibraryBuild, LibraryChanged, build_errors
-from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper
+from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper, Turn
 from bot.reporting import SILENT, Reporter
+from bot.retrieve.followup import resolve
 from bot.retrieve.query import clean_query
 from bot.retrieve.ranking import Retriever
 from bot.retrieve.reference import row_of_reference, row_of_text
@@ -221,31 +222,42 @@ class PaperBot:
         return self.retriever.rank_for_question(self.embedder.embed_query(query), k, filters,
                                                 lexical=self.library.lexical.scores(query))
 
-    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None,
+            history: Sequence[Turn] = ()) -> Answer:
         """An answer citing up to k papers, or an abstention naming the nearest ones.
 
-        With a language model configured (`Settings.llm.url`), it writes the answer from the
-        papers that answer the question; see `ask_stream`."""
-        for update in self.ask_stream(question, k, filters):
+        `history`: the conversation's earlier turns, oldest first (`Turn.of(answer)`); a
+        follow-up that refers back ("which of those …", "the second one", "and in 2023?") is
+        answered about their papers and topic (bot.retrieve.followup), and the answer's
+        `context` says how it was read. With a language model configured
+        (`Settings.llm.url`), it writes the answer from the papers that answer the question;
+        see `ask_stream`."""
+        for update in self.ask_stream(question, k, filters, history):
             answer = update
         return answer
 
-    def ask_stream(self, question: str, k: int = 5,
-                   filters: Filters | None = None) -> Iterator[str | Answer]:
+    def ask_stream(self, question: str, k: int = 5, filters: Filters | None = None,
+                   history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
         """`ask`, as it happens: while a language model writes, the text so far (not yet
         verified, so shown as a draft), then always the final Answer, last."""
         question = clean_query(question, max_chars=self.settings.retrieval.max_query_chars)
         _check_k(k)
-        query = self.speller.correct(question)
+        resolved = resolve(question, history, filters)
+        query = self.speller.correct(resolved.query)
         query_vector = self.embedder.embed_query(query)
-        hits = self.retriever.rank_for_question(query_vector, k, filters,
+        among = ([self.library.row_of[i] for i in resolved.among if i in self.library.row_of]
+                 if resolved.among is not None else None)
+        hits = self.retriever.rank_for_question(query_vector, k, resolved.filters,
                                                 lexical=self.library.lexical.scores(query),
-                                                citable_only=True)
+                                                citable_only=True, among=among)
         hits = self._with_coverage(hits, query)
         context = AnswerContext(
             templates=self.templates, retrieval=self.settings.retrieval,
-            top_sentences=functools.partial(self.retriever.top_sentences, query_vector))
-        yield from self.answerer.answer_stream(question, hits, context)
+            top_sentences=functools.partial(self.retriever.top_sentences, query_vector),
+            as_list=True if resolved.among is not None else None)
+        for update in self.answerer.answer_stream(question, hits, context):
+            yield (update.model_copy(update={"context": resolved.context})
+                   if isinstance(update, Answer) else update)
 
     def _with_coverage(self, hits: list[Hit], query: str) -> list[Hit]:
         """The hits, each with how much of the question's terms its text holds: part of the

@@ -212,6 +212,28 @@ class Answer(BaseModel):
     note: str | None = Field(
         None, description="Why the language model's answer was not used, or which of its "
                           "citations were removed; None when there is nothing to tell.")
+    context: str | None = Field(
+        None, description="How the question was read with the conversation before it (\"a "
+                          "follow-up: among the 5 papers of the previous answer\"); None for "
+                          "a question read on its own.")
+
+
+MAX_TURN_CHARS = 10_000
+MAX_TURN_CITATIONS = 100
+
+
+class Turn(BaseModel):
+    """An earlier question of a conversation and the papers its answer cited: what a
+    follow-up ("which of those …", "the second one") refers back to."""
+
+    # Bounded: a conversation may come from a program (the API), not only from a person.
+    question: str = Field(max_length=MAX_TURN_CHARS)
+    cited: list[str] = Field(default_factory=list, max_length=MAX_TURN_CITATIONS,
+                             description="Ids of the papers its answer cited, in order.")
+
+    @classmethod
+    def of(cls, answer: Answer) -> Turn:
+        return cls(question=answer.question, cited=[c.paper.id for c in answer.citations])
 
 
 # What a report keeps of a rejected chunk: enough to find it in the file, never the file.

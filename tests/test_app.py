@@ -70,3 +70,25 @@ def test_serving_never_calls_gradios_telemetry(serve, seed_bot, monkeypatch):
     assert httpx.get(url, timeout=30).status_code == 200
     assert calls == []
     assert "GRADIO_ANALYTICS_ENABLED" not in os.environ
+
+
+def test_the_readmes_client_example_runs_a_follow_up(server):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    (example,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+                  if "gradio_client" in b]
+    scope: dict = {}
+    exec(compile(example.replace("http://127.0.0.1:7860/", server), "README.md", "exec"), scope)
+    later = scope["later"]
+    assert later["context"] == "a follow-up to “Which papers study relational reasoning?”"
+    assert later["citations"] and all(c["paper"]["date"].startswith("2018")
+                                      for c in later["citations"])
+
+
+@pytest.mark.parametrize("history", ["not a list", [{"cited": []}], [{"question": "x" * 20_000}]])
+def test_a_bad_history_is_a_message(client, history):
+    with pytest.raises(Exception, match="history") as caught:
+        client.predict(question="and in 2018?", history=history, api_name="/ask")
+    assert "Traceback" not in str(caught.value)

@@ -155,3 +155,19 @@ def test_json_without_dry_run_is_a_usage_error(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_:
         main(["ingest", str(SEED_DIR), "--json"])
     assert exit_.value.code == 2
+
+
+def test_chat_answers_follow_ups_from_stdin(seed_library_dir):
+    lines = ("Which papers train agents from human demonstrations?\n"
+             "what about the second one?\n\n"
+             "and in 2018?\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--json", "--index", str(seed_library_dir)],
+        input=lines, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    first, second, fresh = (json.loads(line) for line in done.stdout.splitlines())
+    assert second["context"] == "a follow-up about one paper of the previous answer"
+    assert [c["paper"]["id"] for c in second["citations"]] == [
+        first["citations"][1]["paper"]["id"]]
+    assert fresh["context"] is None  # the empty line started a new conversation

@@ -426,7 +426,7 @@ def test_web_chat_streams_the_draft_then_shows_the_verified_answer(stub_bot, stu
     app = build_app(stub_bot)
     respond = next(f.fn for f in app.fns.values() if f.name == "respond")  # Enter and Ask
     shown = [chat[-1]["content"] for chat, *_ in
-             respond(QUESTION, [], "Any", "Any", "", "Any", "Any")]
+             respond(QUESTION, [], [], "Any", "Any", "", "Any", "Any")]
     drafts = [s for s in shown if s.endswith(WRITING)]
     assert len(drafts) == 4 and drafts[0].startswith("Synthetic")
     assert shown[-1].startswith("Synthetic returns help [\\[1\\]](#")  # linked to its card

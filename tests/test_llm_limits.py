@@ -177,7 +177,7 @@ def test_hostile_json_leaves_the_web_chat_with_an_answer(stub, seed_library_dir,
     stub.reply = hostile_reply("stream-nested-1000")
     app = build_app(llm_bot(seed_library_dir, embedder, stub.url, timeout=5))
     respond = next(f.fn for f in app.fns.values() if f.name == "respond")
-    *_, (chat, box, citations) = respond(QUESTION, [], "Any", "Any", "", "Any", "Any")
+    *_, (chat, box, citations, _) = respond(QUESTION, [], [], "Any", "Any", "", "Any", "Any")
     shown = chat[-1]["content"]
     assert SEARCHING not in shown and box == ""
     assert shown.startswith("*The language model's answer is not shown: ")

@@ -51,3 +51,11 @@ def test_the_formats_table_is_the_registrys():
 
     shown = README.split("<!-- formats", 1)[1].split("-->", 1)[1].split("<!-- /formats -->")[0]
     assert shown.strip() == format_table(), f"README's formats table should be:\n{format_table()}"
+
+
+def test_follow_up_example_runs(capsys):
+    (example,) = [b for b in _blocks("python") if "Turn.of(first)" in b]
+    exec(compile(example, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "a follow-up: among the 5 papers of the previous answer"
+    assert any("Creating Multimodal Interactive Agents" in line for line in out[1:])

@@ -23,6 +23,9 @@ class AnswerContext:
     retrieval: RetrievalSettings  # its evidence thresholds decide which hits answer
     # A cited paper's n abstract sentences closest to the question, by paper id and n.
     top_sentences: Callable[[str, int], list[str]]
+    # Whether the answer lists papers ("which papers …", or a follow-up about an earlier
+    # answer's papers); None: the question's words tell (bot.answer.evidence).
+    as_list: bool | None = None
 
 
 class Answerer(Protocol):

@@ -25,10 +25,11 @@ from bot.records import CitationStrength, Hit
 from bot.settings import RetrievalSettings
 
 # A question asking for a list of papers: "Which papers …", "What recent studies …",
-# "List …". Plural only: "Which paper introduced …?" has one answer.
+# "List …", "and which of those …". Plural only: "Which paper introduced …?" has one answer.
 _LIST_QUESTION = re.compile(
     r"^\s*(?:(?:which|what)\s+(?:\w+\s+)?(?:papers|works|studies|articles|publications"
-    r"|methods|approaches|models)\b|(?:list|name|find|show)\b)", re.IGNORECASE)
+    r"|methods|approaches|models)\b|(?:list|name|find|show)\b)"
+    r"|\bwhich\s+of\s+(?:those|these|them)\b", re.IGNORECASE)
 # Words that say how a question is asked, not what it is about: not counted in coverage (BM25's
 # own stop words, "the", "of", "is", are not terms at all).
 FRAMING_WORDS = frozenset(
@@ -52,13 +53,16 @@ def evidence_of(hit: Hit, settings: RetrievalSettings) -> float:
     return hit.relevance + settings.coverage_weight * (hit.coverage or 0.0)
 
 
-def citable(question: str, hits: list[Hit], settings: RetrievalSettings) -> list[Cited]:
+def citable(question: str, hits: list[Hit], settings: RetrievalSettings, *,
+            as_list: bool | None = None) -> list[Cited]:
     """The hits an answer cites, in their ranked order; none when it should abstain. Only
-    hits with a sentence to quote can be cited."""
+    hits with a sentence to quote can be cited. `as_list`: whether the answer lists papers,
+    when the caller knows (a follow-up about an earlier answer's papers); else the
+    question's words tell."""
     scored = [(hit, evidence_of(hit, settings)) for hit in hits if hit.evidence]
     if not scored:
         return []
-    if is_list_question(question):
+    if is_list_question(question) if as_list is None else as_list:
         floor = settings.list_evidence_threshold
     else:
         best = max(evidence for _, evidence in scored)

@@ -29,7 +29,7 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, hits: list[Hit], context: AnswerContext) -> Answer:
         return compose_answer(question, hits, settings=context.retrieval,
-                              templates=context.templates)
+                              templates=context.templates, as_list=context.as_list)
 
     def answer_stream(self, question: str, hits: list[Hit],
                       context: AnswerContext) -> Iterator[str | Answer]:
@@ -37,8 +37,8 @@ class ExtractiveAnswerer:
 
 
 def compose_answer(question: str, hits: list[Hit], *, settings: RetrievalSettings,
-                   templates: Templates) -> Answer:
-    cited = citable(question, hits, settings)
+                   templates: Templates, as_list: bool | None = None) -> Answer:
+    cited = citable(question, hits, settings, as_list=as_list)
     if not cited:
         nearest = hits[:NEAREST_SHOWN]
         lines = "\n".join(

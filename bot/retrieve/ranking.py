@@ -16,6 +16,7 @@ hubness is a paper's mean cosine to its nearest papers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,12 +65,17 @@ class Retriever:
     def rank_for_question(self, query_vector: np.ndarray, k: int,
                           filters: Filters | None = None, *,
                           lexical: np.ndarray | None = None,
-                          citable_only: bool = False) -> list[Hit]:
+                          citable_only: bool = False,
+                          among: Sequence[int] | None = None) -> list[Hit]:
         """The k papers that best answer a question, each with its best sentence as evidence.
         `lexical` holds every paper's BM25 score for the question. `citable_only` (for an
-        answer) leaves out papers with no abstract, which a search still finds by title."""
+        answer) leaves out papers with no abstract, which a search still finds by title.
+        `among`: only these rows (a follow-up about an earlier answer's papers)."""
         settings = self.settings
         allowed = self.library.allowed_rows(filters)
+        if among is not None:
+            rows = np.unique(np.asarray(among, dtype=np.int64))
+            allowed = rows if allowed is None else np.intersect1d(allowed, rows)
         if citable_only:
             allowed = self.library.citable_rows(allowed)
         bm25 = _Signal.of(lexical, settings.lexical_weight, allowed, scaled=True)

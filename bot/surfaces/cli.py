@@ -20,10 +20,10 @@ from typing import get_args
 
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
-from bot.errors import PaperchatError, SettingsError
+from bot.errors import PaperchatError, QueryError, SettingsError
 from bot.ingest import readers
 from bot.paperbot import PaperBot
-from bot.records import Filters, Hit, Layout, Paper
+from bot.records import Answer, Filters, Hit, Layout, Paper, Turn
 from bot.reporting import Reporter
 from bot.settings import Engine, Settings, get_settings, parse_credentials
 from bot.surfaces.evaluate import Task
@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Ask a corpus of research papers a question; get an answer that cites them.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_command in (_serve_command, _ingest_command, _search_command, _ask_command,
-                        _similar_command, _papers_command, _eval_command):
+                        _chat_command, _similar_command, _papers_command, _eval_command):
         add_command(commands)
     return parser
 
@@ -201,6 +201,13 @@ def _search_command(commands: Commands) -> None:
 def _ask_command(commands: Commands) -> None:
     sub = _command(commands, "ask", _ask, "answer a question, citing the papers that answer it")
     sub.add_argument("question")
+    _with_output(sub, k=5)
+    _with_llm(sub)
+
+
+def _chat_command(commands: Commands) -> None:
+    sub = _command(commands, "chat", _chat,
+                   "a conversation in the terminal: one question a line, follow-ups welcome")
     _with_output(sub, k=5)
     _with_llm(sub)
 
@@ -355,20 +362,54 @@ def _similar(args: argparse.Namespace, filters: Filters | None) -> int:
 
 
 def _ask(args: argparse.Namespace, filters: Filters | None) -> int:
-    answer = _open(args).ask(args.question, k=args.k, filters=filters)
-    if args.json:
-        print(answer.model_dump_json(indent=2))
-        return 0
+    _print_answer(_open(args).ask(args.question, k=args.k, filters=filters), args.json)
+    return 0
+
+
+def _chat(args: argparse.Namespace, filters: Filters | None) -> int:
+    """Questions from stdin, one a line, each read with the ones before (an empty line or
+    "/new" starts a new conversation); answers on stdout. Ends at end of input."""
+    bot = _open(args)
+    history: list[Turn] = []
+    prompt = "> " if sys.stdin.isatty() else ""
+    while True:
+        try:
+            line = input(prompt).strip()
+        except EOFError:
+            return 0
+        if line in ("", "/new"):
+            history.clear()
+            continue
+        try:
+            answer = bot.ask(line, k=args.k, filters=filters, history=history)
+        except QueryError as exc:  # a bad question costs only itself
+            print(f"paperchat: {exc}", file=sys.stderr)
+            continue
+        if answer.context and not args.json:
+            print(f"(read as {answer.context})")
+        _print_answer(answer, args.json, one_line=True)
+        if not args.json:
+            print()
+        sys.stdout.flush()
+        history.append(Turn.of(answer))
+
+
+def _print_answer(answer: Answer, as_json: bool, *, one_line: bool = False) -> None:
+    """The answer and its sources; with --json, the Answer (on one line: `chat` prints JSON
+    Lines, an answer a line)."""
+    if as_json:
+        print(answer.model_dump_json(indent=None if one_line else 2))
+        return
     print(answer.text)
     if answer.citations:
         print()
     for c in answer.citations:
         link = f"  {c.paper.arxiv_url}" if c.paper.arxiv_url else ""
+        related = " (related)" if c.strength == "related" else ""
         print(f"[{c.n}] {c.paper.display_title} — {c.paper.author_line} "
-              f"({c.paper.year_label}){link}\n    “{c.quote}”")
+              f"({c.paper.year_label}){link}{related}\n    “{c.quote}”")
     if answer.answerer == "llm" and answer.note:
         print(f"paperchat: {answer.note}", file=sys.stderr)
-    return 0
 
 
 def _papers(args: argparse.Namespace, filters: Filters | None) -> int:

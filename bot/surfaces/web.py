@@ -25,7 +25,7 @@ from bot.answer.templates import escape_markdown, escape_untrusted
 from bot.errors import PaperchatError, QueryError
 from bot.ingest import readers
 from bot.paperbot import PaperBot
-from bot.records import Citation, Filters, Hit, Paper
+from bot.records import Citation, Filters, Hit, Paper, Turn
 from bot.reporting import Reporter
 from bot.retrieve.query import clean_query
 from bot.surfaces.cards import render_card
@@ -132,9 +132,13 @@ class ChatApp:
             filters = self._filters(papers)
             gr.Examples(_example_questions(papers), inputs=question, label="Try")
             cited = gr.State(None)  # the last answer's citations; None before any question
+            turns = gr.State([])  # the conversation so far, for follow-ups: Turn dicts
             for trigger in (question.submit, ask_button.click):
-                trigger(self.respond, [question, chatbot, *filters], [chatbot, question, cited],
+                trigger(self.respond, [question, chatbot, turns, *filters],
+                        [chatbot, question, cited, turns],
                         api_visibility="private", concurrency_limit=ASK_CONCURRENCY)
+            # A cleared chat is a new conversation: no follow-up refers back past it.
+            chatbot.clear(lambda: (None, []), None, [cited, turns], api_visibility="private")
             gr.render(inputs=cited)(self.citation_cards)
 
     def _filters(self, papers: list[Paper]) -> list[gr.components.Component]:
@@ -150,32 +154,38 @@ class ChatApp:
             has_code = gr.Radio(list(HAS_CODE_CHOICES), value=ANY, label="Code")
         return [self.year_from, self.year_to, author, self.category, has_code]
 
-    def respond(self, question, history, year_from, year_to, author, category, has_code):
+    def respond(self, question, history, turns, year_from, year_to, author, category,
+                has_code):
         """Streams: the question shows at once with a note that the library is being
         searched, then a language model's draft as it writes (when one is set up), then the
-        answer replaces it."""
+        answer replaces it. `turns`: the conversation so far, which a follow-up refers to."""
         bot = self.bot
         try:
             filters = filters_from(year_from, year_to, author, category, has_code)
             question = clean_query(question, max_chars=bot.settings.retrieval.max_query_chars)
+            earlier = turns_from(turns)
         except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
-            yield tell(exc, outputs=3)
+            yield tell(exc, outputs=4)
             return
         asked = list(history or []) + [{"role": "user", "content": escape_markdown(question)}]
-        yield asked + [{"role": "assistant", "content": SEARCHING}], "", gr.skip()
+        yield asked + [{"role": "assistant", "content": SEARCHING}], "", gr.skip(), gr.skip()
         try:
-            for update in bot.ask_stream(question, filters=filters):
+            for update in bot.ask_stream(question, filters=filters, history=earlier):
                 if isinstance(update, str):  # a language model's draft, not yet verified
                     draft = escape_untrusted(update) + "\n\n" + WRITING
-                    yield asked + [{"role": "assistant", "content": draft}], "", gr.skip()
+                    yield (asked + [{"role": "assistant", "content": draft}], "", gr.skip(),
+                           gr.skip())
                 else:
                     answer = update
         except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
             gr.Warning(message_of(exc))
-            yield history, question, gr.skip()
+            yield history, question, gr.skip(), gr.skip()
             return
         shown = link_citations(answer.text)
-        yield asked + [{"role": "assistant", "content": shown}], "", answer.citations
+        if answer.context:
+            shown = f"*Read as {escape_markdown(answer.context)}.*\n\n{shown}"
+        turns = [*(turns or []), Turn.of(answer).model_dump()]
+        yield asked + [{"role": "assistant", "content": shown}], "", answer.citations, turns
 
     def citation_cards(self, citations: list[Citation] | None) -> None:
         """Under the answer: its cited papers to download, and a card per citation, the
@@ -301,10 +311,13 @@ class ChatApp:
             gr.api(fn, api_name=fn.__name__,
                    concurrency_limit=ASK_CONCURRENCY if fn == self.ask else "default")
 
-    def ask(self, question: str, k: int = 5) -> dict:
-        """Answer a question with citations; JSON of paperchat's Answer."""
+    def ask(self, question: str, k: int = 5, history: list[dict] | None = None) -> dict:
+        """Answer a question with citations; JSON of paperchat's Answer. `history`: the
+        conversation's earlier turns, oldest first, each {"question": ..., "cited": [paper
+        ids]}, for a follow-up that refers back to them."""
         with _user_errors():
-            return self.bot.ask(question, k=int(k)).model_dump(mode="json")
+            earlier = turns_from(history)
+            return self.bot.ask(question, k=int(k), history=earlier).model_dump(mode="json")
 
     def search(self, query: str, k: int = 10) -> list[dict]:
         """The k papers that best match the query; JSON of paperchat's Hit."""
@@ -387,6 +400,20 @@ def tell(exc: Exception, *, outputs: int):
     gr.Warning(message_of(exc))
     skipped = tuple(gr.skip() for _ in range(outputs))
     return skipped if outputs > 1 else skipped[0]
+
+
+def turns_from(history: object) -> list[Turn]:
+    """A conversation's earlier turns as a page or an API call sends them, checked."""
+    if history is None:
+        return []
+    if not isinstance(history, list):
+        raise QueryError("history must be a list of {\"question\", \"cited\"} turns")
+    try:
+        return [Turn.model_validate(turn) for turn in history]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise QueryError(f"history: {where}: {first['msg']}") from None
 
 
 def message_of(exc: Exception) -> str:
