@@ -307,3 +307,17 @@ def test_a_file_over_the_upload_limit_is_refused_and_the_limit_is_stated(
     page.reload()
     sync_api.expect(page.get_by_text("Ask the library of 68 papers")).to_be_visible()
     page.close()
+
+
+def test_a_follow_up_is_answered_among_the_previous_answers_papers(page):
+    ask(page, "Which papers train agents from human demonstrations?")
+    answers = page.locator(".message.bot")
+    sync_api.expect(answers.last).to_contain_text("[5]")
+    ask(page, "and which of those use imitation learning?")
+    sync_api.expect(answers).to_have_count(2)
+    follow_up = answers.last
+    sync_api.expect(follow_up).to_contain_text("Read as a follow-up: among the 5 papers of the "
+                                               "previous answer")
+    sync_api.expect(follow_up).to_contain_text("Creating Multimodal Interactive Agents")
+    assert "Imitation Game" not in follow_up.inner_text()
+    shot(page, "follow-up")
