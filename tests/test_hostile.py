@@ -21,7 +21,7 @@ from bot.answer.templates import Templates
 from bot.records import Hit
 from bot.surfaces.cards import render_card
 from bot.surfaces.uploads import UploadOutcome
-from bot.surfaces.web import _added_markdown, _hits_markdown
+from bot.surfaces.web import added_markdown, hits_markdown
 from tests.helpers.browser import events_done, new_page, playwright_api, shot
 
 # Each sets window.__pwned or opens a dialog if it ever runs.
@@ -90,13 +90,13 @@ def test_every_markdown_surface_escapes_scraped_text(hostile_library):
     for citation in answer.citations:
         _inert(render_card(citation, Templates()).replace(
             f"]({citation.paper.arxiv_url})", ""))  # the one link: to arxiv.org
-    _inert(re.sub(r"\]\(https://arxiv\.org/abs/[\d.]+\)", "", _hits_markdown(
+    _inert(re.sub(r"\]\(https://arxiv\.org/abs/[\d.]+\)", "", hits_markdown(
         [Hit(paper=p, score=0.5, relevance=0.5) for p in bot.papers])))
     abstained = compose_answer("x", [Hit(paper=p, score=0.1, relevance=0.1)
                                      for p in bot.papers[:3]], threshold=0.3,
                                templates=Templates())
     _inert(abstained.text)
-    _inert(_added_markdown(UploadOutcome(
+    _inert(added_markdown(UploadOutcome(
         bot=bot, kept=[Path(bot.report.files[0].file)],
         refused=[(f"{payload}.txt", payload) for payload in PAYLOADS])))
 
