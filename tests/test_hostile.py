@@ -19,6 +19,7 @@ from bot import PaperBot
 from bot.answer.extractive import compose_answer
 from bot.answer.templates import Templates
 from bot.records import Hit
+from bot.settings import RetrievalSettings
 from bot.surfaces.cards import render_card
 from bot.surfaces.uploads import UploadOutcome
 from bot.surfaces.web import added_markdown, hits_markdown
@@ -93,8 +94,8 @@ def test_every_markdown_surface_escapes_scraped_text(hostile_library):
     _inert(re.sub(r"\]\(https://arxiv\.org/abs/[\d.]+\)", "", hits_markdown(
         [Hit(paper=p, score=0.5, relevance=0.5) for p in bot.papers])))
     abstained = compose_answer("x", [Hit(paper=p, score=0.1, relevance=0.1)
-                                     for p in bot.papers[:3]], threshold=0.3,
-                               templates=Templates())
+                                     for p in bot.papers[:3]],
+                               settings=RetrievalSettings(), templates=Templates())
     _inert(abstained.text)
     _inert(added_markdown(UploadOutcome(
         bot=bot, kept=[Path(bot.report.files[0].file)],
