@@ -92,7 +92,9 @@ async def user(base: str, number: int, deadline: float, tally: Tally, max_reques
             question = rng.choice(QUESTIONS) + (f" ({SLOW_WORD})" if slow else "")
             started = time.perf_counter()
             try:
-                result = await call(client, name, [question, 5])
+                # Gradio's HTTP API takes every input: ask's history too (none: one question).
+                data = [question, 5, None] if name == "ask" else [question, 5]
+                result = await call(client, name, data)
                 if name == "ask":
                     assert "text" in result and "citations" in result, result
                 else:
