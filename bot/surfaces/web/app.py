@@ -14,7 +14,7 @@ from bot.paperbot import PaperBot
 from bot.surfaces.login import LoginGuard
 from bot.surfaces.uploads import UploadDesk
 from bot.surfaces.web.add import AddTab, header
-from bot.surfaces.web.chat import ASK_CONCURRENCY, CITATION_ANCHOR, ChatTab
+from bot.surfaces.web.chat import ANSWER_ANCHOR, ASK_CONCURRENCY, CITATION_ANCHOR, ChatTab
 from bot.surfaces.web.common import turns_from, user_errors
 from bot.surfaces.web.papers import PapersTab
 from bot.surfaces.web.similar import SimilarTab
@@ -29,21 +29,43 @@ mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius
 .citation-card.flash { animation: flash 1.6s ease-out; }
 @keyframes flash { from { box-shadow: 0 0 0 3px rgba(250, 204, 21, 0.8); }
                    to { box-shadow: 0 0 0 3px rgba(250, 204, 21, 0); } }
+/* The filters in force, as chips in a row by the question box; no gap when there are none. */
+.filter-chips:not(:has(button)) { display: none; }
+.filter-chips > .column { flex-direction: row; flex-wrap: wrap; gap: 6px; }
+.filter-chips button.filter-chip { flex: 0 0 auto; width: auto; min-width: 0;
+                                   border-radius: 999px; padding: 2px 12px; }
+.copy-answer.copied::after { content: " ✓"; }
 """
 # A click on [n] scrolls its card into view and flashes it, instead of following the link
-# (Gradio opens Markdown links in a new tab).
+# (Gradio opens Markdown links in a new tab). The card of an earlier answer may be in a
+# folded section, hidden (or not made yet): the section is opened, then the card shown.
 HEAD = f"""<script>
 document.addEventListener("click", (event) => {{
   const link = event.target.closest && event.target.closest('a[href^="#{CITATION_ANCHOR}"]');
   if (!link) return;
   event.preventDefault();
   event.stopPropagation();
-  const card = document.getElementById(link.getAttribute("href").slice(1));
-  if (!card) return;
-  card.scrollIntoView({{behavior: "smooth", block: "center"}});
-  card.classList.remove("flash");
-  void card.offsetWidth;
-  card.classList.add("flash");
+  const id = link.getAttribute("href").slice(1);
+  const show = (card) => {{
+    card.scrollIntoView({{behavior: "smooth", block: "center"}});
+    card.classList.remove("flash");
+    void card.offsetWidth;
+    card.classList.add("flash");
+  }};
+  const shown = (element) => element && element.offsetParent !== null;
+  if (shown(document.getElementById(id))) return show(document.getElementById(id));
+  const turn = id.slice("{CITATION_ANCHOR}".length).split("-")[0];
+  const section = document.getElementById("{ANSWER_ANCHOR}" + turn);
+  const toggle = section && section.querySelector(".label-wrap");
+  if (!toggle) return;
+  toggle.click();
+  const until = Date.now() + 3000;
+  const wait = () => {{
+    const card = document.getElementById(id);
+    if (shown(card)) requestAnimationFrame(() => show(card));
+    else if (Date.now() < until) requestAnimationFrame(wait);
+  }};
+  requestAnimationFrame(wait);
 }}, true);
 </script>"""
 QUEUE_SIZE = 256  # requests waiting for a worker; the load bench's users fit, with room
