@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 HAS_CODE_CHOICES = {ANY: None, "With code": True, "Without code": False}
 NO_CITATION = "*No paper cited: nothing in the library answers this question.*"
 NO_CITATION_AMONG = "*No paper cited: nothing {scope} answers this question.*"
-FILTERS_MAY_BE_WHY = ("*The filters may be why: only papers {scope} were searched. Remove a "
-                      "filter (the chips by the question box) to search the whole library.*")
+FILTERS_MAY_BE_WHY = ("*The filters may be why: the library was searched only {scope}. Remove "
+                      "a filter (the chips by the question box) to search all of it.*")
 CITATION_ANCHOR = "cited-"  # a card's element id: this, its answer's turn, "-", its number
 ANSWER_ANCHOR = "answer-"  # the element id of an answer's section of cards: this, its turn
 # An unescaped [n] of an answer (a bracket inside a quote is escaped: \[).
