@@ -180,7 +180,7 @@ def test_each_citation_marker_leads_to_its_card(page):
     answer = page.locator(".message.bot, [data-testid='bot']").last
     marker = answer.get_by_role("link", name="[2]")
     sync_api.expect(marker).to_be_visible()
-    card = page.locator("#cited-2")
+    card = page.locator("#cited-1-2")  # the first answer's card 2
     sync_api.expect(card).to_contain_text("[2]")
     page.evaluate("window.scrollTo(0, 0)")
     pages_before = len(page.context.pages)

@@ -97,7 +97,7 @@ def test_an_answer_under_filters_says_so_and_an_abstention_says_they_may_be_why(
     assert markdown.endswith("*The filters may be why: the library was searched only among "
                              "papers from 2023 on. Remove a filter (the chips by the question "
                              "box) to search all of it.*")
-    assert shown.downloads == [] and section_heading(shown).endswith("— no paper cited")
+    assert shown.downloads == [] and section_heading(shown).endswith("— no citation")
     answered = seed_bot.ask("Which papers train agents from human demonstrations?",
                             filters=Filters(author="Abramson"))
     shown = shown_answer(answered, 2, scope_of(Filters(author="Abramson")))
@@ -143,6 +143,15 @@ def test_an_answers_titles_and_quotes_show_as_written():
     shown = text_as_written(answer)
     assert "textit" not in shown and "emph" not in shown
     assert "**The Relational core**" in shown and "a Relational Memory Core (RMC)" in shown
+
+
+def test_an_address_in_an_answers_quote_is_code_not_a_link(seed_bot):
+    answer = seed_bot.ask("Which papers train agents from human demonstrations?",
+                          filters=Filters(author="Abramson"))
+    assert "https://youtu.be/v\\_Z9F2\\_eKk4" in answer.text  # escaped, but a bare address
+    shown = text_as_written(answer)
+    assert "`https://youtu.be/v_Z9F2_eKk4`." in shown
+    assert "https://youtu.be/v_Z9F2_eKk4." in plain_answer(answer)
 
 
 # -- cards ------------------------------------------------------------------------------------

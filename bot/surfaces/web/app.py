@@ -34,6 +34,7 @@ mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius
 .filter-chips > .column { flex-direction: row; flex-wrap: wrap; gap: 6px; }
 .filter-chips button.filter-chip { flex: 0 0 auto; width: auto; min-width: 0;
                                    border-radius: 999px; padding: 2px 12px; }
+.answer-cards > .label-wrap { text-align: left; }
 .copy-answer.copied::after { content: " ✓"; }
 """
 # A click on [n] scrolls its card into view and flashes it, instead of following the link

@@ -26,7 +26,7 @@ from bot.errors import QueryError
 from bot.records import Answer, Citation, Filters, Paper, Turn
 from bot.retrieve.followup import resolve
 from bot.retrieve.query import clean_query
-from bot.surfaces.cards import render_card
+from bot.surfaces.cards import render_card, shown_text
 from bot.surfaces.export import EXPORTS
 from bot.surfaces.text import as_written
 from bot.surfaces.web.common import ANY, export_files, message_of, tell, turns_from
@@ -249,7 +249,7 @@ def section_heading(shown: ShownAnswer) -> str:
     if len(question) > SECTION_QUESTION_CHARS:
         question = question[:SECTION_QUESTION_CHARS - 1].rstrip() + "…"
     cited = len(shown.citations)
-    count = ("no paper cited" if not cited else "1 paper cited" if cited == 1
+    count = ("no citation" if not cited else "1 paper cited" if cited == 1
              else f"{cited} papers cited")
     return f"Answer {shown.turn}: “{question}” — {count}"
 
@@ -318,13 +318,15 @@ def link_citations(text: str, turn: int) -> str:
 
 
 def text_as_written(answer: Answer) -> str:
-    """The answer's Markdown with the titles and quotes it shows as written: LaTeX markup
-    turned into the words it marks (`\\textit{Relational Memory Core}`), still escaped."""
+    """The answer's Markdown with the titles and quotes it shows as their cards show them: as
+    written (`\\textit{Relational Memory Core}` as its words), escaped, an address as code
+    rather than a link the paper made."""
     text = answer.text
     papers = [c.paper for c in answer.citations] + [h.paper for h in answer.nearest]
-    for raw in {c.quote for c in answer.citations} | {p.display_title for p in papers}:
-        if "\\" in raw:
-            text = text.replace(escape_markdown(raw), escape_markdown(as_written(raw)))
+    for raw in sorted({c.quote for c in answer.citations} | {p.display_title for p in papers},
+                      key=len, reverse=True):  # a title inside a quote: the quote first
+        if (escaped := escape_markdown(raw)) != (shown := shown_text(raw)):
+            text = text.replace(escaped, shown)
     return text
 
 

@@ -29,7 +29,7 @@ MIN_CATEGORY = 3  # a category this small has no topic of its own
 FALLBACK = "Which papers study reinforcement learning?"
 # The questions' wordings, taken in turn; "Which papers …" asks for every paper that answers.
 TEMPLATES = ("Which papers study {topic}?", "Which papers use {topic}?",
-             "What do the papers say about {topic}?", "Which papers improve {topic}?")
+             "What do the papers say about {topic}?", "What is known about {topic}?")
 # Words between which key phrases are cut (RAKE's stop list): function words, and words
 # that say how a paper speaks rather than what of.
 _STOP_WORDS = frozenset("""
