@@ -115,7 +115,7 @@ class ChatTab:
             answers = gr.State([])  # the conversation's answers: ShownAnswer, oldest first
             turns = gr.State([])  # the conversation so far, for follow-ups: Turn dicts
             for trigger in (question.submit, ask_button.click):
-                trigger(self.respond, [question, chatbot, turns, answers, *filters],
+                trigger(self.respond, [question, chatbot, turns, *filters, answers],
                         [chatbot, question, answers, turns],
                         api_visibility="private", concurrency_limit=ASK_CONCURRENCY)
             # A cleared chat is a new conversation: no follow-up refers back past it, and
@@ -144,8 +144,8 @@ class ChatTab:
             chip.click(lambda value=cleared: value, None, self.filter_inputs[position],
                        api_visibility="private", show_progress="hidden")
 
-    def respond(self, question, history, turns, answers, year_from, year_to, author, category,
-                has_code):
+    def respond(self, question, history, turns, year_from, year_to, author, category,
+                has_code, answers=None):
         """Streams: the question shows at once with a note that the library is being
         searched, then a language model's draft as it writes (when one is set up), then the
         answer replaces it. `turns`: the conversation so far, which a follow-up refers to;
