@@ -220,3 +220,27 @@ def test_example_questions_for_a_large_library_are_quick():
     questions = example_questions(papers)
     assert time.perf_counter() - started < 5
     assert any("graph kernels" in q or "molecule design" in q for q in questions)
+
+
+# -- the handler ------------------------------------------------------------------------------
+
+def test_respond_numbers_each_answer_and_keeps_the_latest_answers_cards(seed_bot):
+    from bot.surfaces.web import build_app
+    from bot.surfaces.web.chat import KEPT_ANSWERS, ShownAnswer
+
+    app = build_app(seed_bot)
+    respond = next(f.fn for f in app.fns.values() if f.name == "respond")
+    earlier = [ShownAnswer(turn=n, question=f"q{n}") for n in range(1, KEPT_ANSWERS + 1)]
+    form = ("Any", "Any", "", "Any", "Any")
+    *_, (chat, box, answers, turns) = respond(
+        "Which papers study credit assignment over long delays?", [], [], *form, earlier)
+    assert len(answers) == KEPT_ANSWERS and answers[0].turn == 2
+    latest = answers[-1]
+    assert latest.turn == KEPT_ANSWERS + 1 and latest.citations and box == ""
+    assert f"(#cited-{latest.turn}-1)" in chat[-1]["content"]
+    # A follow-up's years narrow the filters, and its answer says so.
+    *_, (chat, _, answers, _) = respond("and from 2021 on?", chat, turns, *form, answers)
+    assert chat[-1]["content"].startswith(
+        "*Read as a follow-up to “Which papers study credit assignment over long delays?”; "
+        "among papers from 2021 on.*")
+    assert answers[-1].scope == "among papers from 2021 on"

@@ -49,6 +49,9 @@ _MARKUP = re.compile(r"\\([\\`*_\[\]<>|#~])|[*`]")
 SEARCHING = "*Searching the library…*"
 WRITING = "*Writing… the citations are checked when the answer is complete.*"
 SECTION_QUESTION_CHARS = 80  # of the question, in its section's heading
+# The answers whose cards a conversation keeps (the server holds them for every session);
+# an older answer's markers then lead nowhere.
+KEPT_ANSWERS = 30
 # Questions may wait on a language model for up to its timeout, using no CPU meanwhile: more
 # of them run at once than the two CPU-bound workers, so slow answers do not hold the others.
 ASK_CONCURRENCY = 8
@@ -175,10 +178,11 @@ class ChatTab:
         # The filters the answer was made under: a follow-up's years narrow them ("and in
         # 2023?"), as PaperBot read it.
         scope = scope_of(resolve(question, earlier, filters).filters)
-        shown = shown_answer(answer, len(answers or []) + 1, scope)
+        turn = answers[-1].turn + 1 if answers else 1
+        shown = shown_answer(answer, turn, scope)
         turns = [*(turns or []), Turn.of(answer).model_dump()]
         message = {"role": "assistant", "content": answer_markdown(answer, shown)}
-        yield asked + [message], "", [*(answers or []), shown], turns
+        yield asked + [message], "", [*(answers or []), shown][-KEPT_ANSWERS:], turns
 
     def answer_sections(self, answers: list[ShownAnswer]) -> None:
         """Each answer's section, newest first: its text to copy, its cited papers to
