@@ -11,6 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from bot.paperbot import PaperBot
+from bot.surfaces import rest
 from bot.surfaces.login import LoginGuard
 from bot.surfaces.uploads import UploadDesk
 from bot.surfaces.web.add import AddTab, header
@@ -108,23 +109,29 @@ def build_app(bot: PaperBot) -> gr.Blocks:
 def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
            block: bool = True, auth: list[tuple[str, str]] | None = None
            ) -> tuple[gr.Blocks, str]:
-    """Serve the chat. Never a public share link; analytics off; a login if `auth` names
-    any (user, password) pairs."""
-    app = build_app(bot)
+    """Serve the chat, and the REST API beside it (bot.surfaces.rest). Never a public share
+    link; analytics off; a login if `auth` names any (user, password) pairs."""
+    chat = ChatApp(bot)
+    app = chat.build()
     # Retrieval is CPU bound and short: two workers match the cores, the rest wait in a
     # bounded queue (README, "Serving many users"): past it a request is refused at once.
     app.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
     if not auth and not _is_loopback(host):
         print(f"paperchat: serving on {host} without a login: anyone who can reach it can use "
               "it (see `paperchat serve --auth-file`)", file=sys.stderr)
-    _, url, _ = app.launch(
+    server, url, _ = app.launch(
         server_name=host, server_port=port or free_port(host), share=False, ssr_mode=False,
-        prevent_thread_lock=not block, show_error=False, quiet=not block,
+        prevent_thread_lock=True, show_error=False, quiet=not block,
         footer_links=["api"], theme=gr.themes.Soft(), favicon_path=str(FAVICON),
         css=CSS, head=HEAD, auth=LoginGuard(auth) if auth else None,
         auth_message="paperchat: log in to continue",
         max_file_size=int(bot.settings.server.max_upload_mb * 1e6),
         state_session_capacity=SESSION_CAPACITY)
+    # The REST API, on the app Gradio serves (its login included): each request answers
+    # with the bot the page serves now (papers added replace it).
+    rest.mount(server, lambda: chat.bot)
+    if block:
+        app.block_thread()
     return app, url
 
 
