@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -44,6 +44,9 @@ from bot.paperbot import PaperBot
 from bot.records import MAX_TURN_CHARS, Answer, Filters, Hit, Paper, Turn
 from bot.surfaces.export import to_bibtex
 from bot.surfaces.inputs import PaperNotFound, filters_of, paper_of
+
+if TYPE_CHECKING:  # the app Gradio serves; this module itself needs only FastAPI
+    from gradio.routes import App as GradioApp
 
 PREFIX = "/api/v1"
 MAX_PAGE = 500  # papers a page of /papers holds at most
@@ -266,7 +269,7 @@ class Guards:
     """The checks every request to the API passes before any route sees it (an ASGI
     middleware around the whole API, so an unknown path, the schema and the docs too)."""
 
-    def __init__(self, app: ASGIApp, server: FastAPI):
+    def __init__(self, app: ASGIApp, server: GradioApp):
         self.app = app
         self.server = server  # Gradio's app: its login setting and the tokens it issued
 
@@ -292,11 +295,10 @@ class Guards:
         """Gradio's own test (gradio/routes.py, get_current_user and login_check): no login
         set, or the cookie /login set names a token it issued."""
         server = self.server
-        if getattr(server, "auth", None) is None and getattr(server, "auth_dependency",
-                                                             None) is None:
+        if server.auth_dependency is not None:
+            return False  # paperchat never sets one; a check it does not know is not guessed
+        if server.auth is None:
             return True
-        if getattr(server, "auth_dependency", None) is not None:
-            return False  # paperchat never sets one; unknown checks are not guessed at
         cookie_id = server.cookie_id
         token = (connection.cookies.get(f"access-token-{cookie_id}")
                  or connection.cookies.get(f"access-token-unsecure-{cookie_id}"))
@@ -322,6 +324,6 @@ def _body_refusal(method: str, headers: Headers) -> JSONResponse | None:
     return None
 
 
-def mount(server: FastAPI, current_bot: Callable[[], PaperBot]) -> None:
+def mount(server: GradioApp, current_bot: Callable[[], PaperBot]) -> None:
     """The API at `/api/v1` of the app Gradio serves, behind the guards."""
     server.mount(PREFIX, Guards(rest_app(current_bot), server))
