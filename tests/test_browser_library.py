@@ -155,9 +155,14 @@ def test_added_papers_show_everywhere_after_a_reload_and_in_a_new_tab(
     page = opened(browser, own_server)
     other = opened(browser, own_server)  # a second tab, open before the papers are added
     sync_api.expect(page.get_by_text("Ask the library of 68 papers")).to_be_visible()
+    page.get_by_text("Filters").click()  # a filter set before the add stays set
+    page.get_by_label("From year").click()
+    page.get_by_role("option", name="2022", exact=True).click()
+    page.get_by_text("Filters").click()
     add_papers(page, listing)
     sync_api.expect(page.locator("#added-report")).to_contain_text("2 new papers",
                                                                    timeout=60_000)
+    assert page.get_by_label("From year").input_value() == "2022"
     papers = PaperBot.open(library_copy, embedder=embedder).papers
     assert len(papers) == 70
     assert_shows_library(page, papers)
@@ -286,6 +291,7 @@ def test_refused_uploads_say_their_name_look_and_the_formats(browser, own_server
     phone.locator("input[type=file]").set_input_files([str(folder / name) for name in files])
     phone.get_by_role("button", name="Add to the library").click()
     sync_api.expect(phone.locator("#added-report")).to_contain_text("Nothing was added.")
+    wait_until_opaque(phone, ".toast-body")
     # A long name wraps: nothing wider than the phone.
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
     shot(phone, "library-refused-phone-dark")
