@@ -22,7 +22,8 @@ from bot.surfaces.web.similar import SimilarTab
 
 FAVICON = Path(__file__).resolve().parent.parent / "favicon.png"
 # The supporting sentence in a card: a translucent marker that keeps the theme's text colour,
-# so it reads in dark mode too (the browser's default is black on bright yellow).
+# so it reads in dark mode too (the browser's default is black on bright yellow). A file's
+# long name in the upload report wraps, instead of widening the page.
 CSS = """
 mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius: 3px;
        padding: 0 2px; }
@@ -30,6 +31,7 @@ mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius
 .citation-card.flash { animation: flash 1.6s ease-out; }
 @keyframes flash { from { box-shadow: 0 0 0 3px rgba(250, 204, 21, 0.8); }
                    to { box-shadow: 0 0 0 3px rgba(250, 204, 21, 0); } }
+#added-report { overflow-wrap: anywhere; }
 """
 # A click on [n] scrolls its card into view and flashes it, instead of following the link
 # (Gradio opens Markdown links in a new tab).
@@ -73,6 +75,10 @@ class ChatApp:
                 self.similar.build(papers)
                 self.papers.build()
                 self.add.build()
+            # The page is built once, from the library as it was; each page load shows the
+            # library as it is now (papers added since, by this tab or another).
+            app.load(self.add.library_shown, None, self.add.library_outputs,
+                     show_progress="hidden", api_visibility="private")
             self._api_endpoints()
         return app
 

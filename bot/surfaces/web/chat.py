@@ -39,16 +39,20 @@ class ChatTab:
 
     def build(self, papers: list[Paper]) -> None:
         with gr.Tab("Chat", id="chat"):
-            chatbot = gr.Chatbot(
+            self.chatbot = chatbot = gr.Chatbot(
                 label="Answers", height=420, feedback_options=None, buttons=["copy"],
-                placeholder="Ask about the papers in the library, e.g. *"
-                            + escape_markdown(example_questions(papers)[0]) + "*")
+                placeholder=chat_placeholder(papers))
             with gr.Row():
                 question = gr.Textbox(show_label=False, scale=6, autofocus=True,
                                       placeholder="Which papers study …?", max_lines=4)
                 ask_button = gr.Button("Ask", variant="primary", scale=1)
             filters = self._filters(papers)
-            gr.Examples(example_questions(papers), inputs=question, label="Try")
+            # Not gr.Examples, whose questions are fixed when the page is built: these follow
+            # the library as it grows (the Add tab and every page load refresh them).
+            self.examples = gr.Dataset(components=[question], samples=example_samples(papers),
+                                       label="Try", elem_id="example-questions")
+            self.examples.click(lambda sample: sample[0], self.examples, question,
+                                show_progress="hidden", queue=False, api_visibility="private")
             cited = gr.State(None)  # the last answer's citations; None before any question
             turns = gr.State([])  # the conversation so far, for follow-ups: Turn dicts
             for trigger in (question.submit, ask_button.click):
@@ -156,6 +160,17 @@ def example_questions(papers: list[Paper]) -> list[str]:
     picks = plain[::step][:EXAMPLE_COUNT]
     return [f"What is known about {s[0].lower() + s[1:]}?" for s in picks] or [
         "Which papers study reinforcement learning?"]
+
+
+def example_samples(papers: list[Paper]) -> list[list[str]]:
+    """The example questions as the examples' Dataset holds them: one sample each."""
+    return [[question] for question in example_questions(papers)]
+
+
+def chat_placeholder(papers: list[Paper]) -> str:
+    """What the empty chat says, with the library's first example question."""
+    return ("Ask about the papers in the library, e.g. *"
+            + escape_markdown(example_questions(papers)[0]) + "*")
 
 
 def categories(papers: list[Paper]) -> list[str]:
