@@ -2,26 +2,26 @@
 an author's surname, a year, typed loosely.
 
 The search forgives what people get wrong. Text is compared as words: LaTeX markup read as
-the words it marks (`as_written`), case folded, accents kept, and every run of punctuation
-(the hyphen of "Mixture-of-Depths" too) a space between words. Each word of the query is
-matched against the library's vocabulary with rapidfuzz, so a typo ("mixtre") still finds
-its word (one typo in a word of 3 to 5 letters, two in a longer one, none in a shorter one,
-as search engines allow), and a word begun ("transf") finds the words it begins; word order
-does not matter.
-A word found in the title, the authors or the ids (arXiv id, DOI) counts fully, in the
-abstract less; a number counts only when it is exact (the year, or a number in the text or
-an id), as 2018 is not nearly 2019.
+the words it marks (`as_written`), case and accents folded ("Dąbrowski" is "dabrowski"),
+every run of punctuation (the hyphen of "Mixture-of-Depths" too) a space between words.
+Each word of the query is matched against the library's vocabulary with rapidfuzz, so word
+order does not matter, a word begun ("transf") finds the words it begins, and a typo
+("mixtre") still finds its word: one typo in a word of 3 to 5 letters, two in a longer one,
+none in a shorter one or in one with a digit (gpt4, 2018), as search engines allow.
 
-A paper's score is the mean of its query words' best matches: it is listed when that clears
-`MIN_SCORE`, best first, ties broken by how closely its title and authors read as the whole
-query (rapidfuzz's token_set_ratio), then by the library's order. The index is built once a
-library; a search reads only the papers that hold a word near a query word.
+A word found in the title, the authors, the ids (arXiv id, DOI) or the year counts fully,
+one in the abstract less. A paper's score is the mean of its query words' best matches: it
+is listed when that clears `MIN_SCORE`, best first, ties broken by how closely its title and
+authors read as the whole query (rapidfuzz's token_set_ratio), then by the library's order.
+The index is built at a library's first search; a search reads only the papers that hold a
+word near a query word.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -51,7 +51,8 @@ _WORD = re.compile(r"[^\W_]+")
 
 def words_of(text: str) -> list[str]:
     """`"Mixture-of-Depths: \\textit{Dynamic}"` -> `["mixture", "of", "depths", "dynamic"]`."""
-    return _WORD.findall(as_written(text).casefold())
+    decomposed = unicodedata.normalize("NFKD", as_written(text).casefold())
+    return _WORD.findall("".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 class PaperSearch:
@@ -123,6 +124,9 @@ class PaperSearch:
 
 
 def typos_allowed(word: str) -> int:
+    """A word with a digit is an identifier (gpt4, d4pg): taken as typed, as numbers are."""
+    if any(c.isdigit() for c in word):
+        return 0
     return next((typos for length, typos in _TYPOS_BY_LENGTH if len(word) <= length),
                 MORE_TYPOS)
 
