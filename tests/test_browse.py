@@ -185,3 +185,9 @@ def test_an_opened_paper_names_its_sources_by_file_and_line_not_server_paths():
 def test_a_paper_without_an_abstract_says_so():
     shown = paper_markdown(_hostile_paper(abstract=""))
     assert NO_ABSTRACT in shown
+
+
+def test_an_opened_paper_names_its_first_authors_and_counts_the_rest():
+    authors = [f"Author {n}" for n in range(100)]
+    shown = paper_markdown(_hostile_paper(authors=authors))
+    assert "Author 39 and 60 more" in shown and "Author 40" not in shown

@@ -17,8 +17,10 @@ from bot.surfaces.text import as_written
 
 DOI_RESOLVER = "https://doi.org/"
 NO_ABSTRACT = "*No abstract: the paper is found by its title, and never cited.*"
-# A paper seen in many files lists this many of them, then how many more.
+# A paper seen in many files lists this many of them, then how many more; and so for its
+# authors (a large collaboration's run to hundreds: the BibTeX has them all).
 MAX_SOURCES_SHOWN = 12
+MAX_AUTHORS_SHOWN = 40
 
 
 def paper_markdown(paper: Paper) -> str:
@@ -38,10 +40,13 @@ def paper_markdown(paper: Paper) -> str:
 
 
 def all_authors(paper: Paper) -> str:
-    """Every author, where a card shows the first six."""
+    """The authors, up to `MAX_AUTHORS_SHOWN` (a card shows six)."""
     if not paper.authors:
         return "Unknown authors"
-    return ", ".join(paper.authors) + (" et al." if paper.authors_truncated else "")
+    more = len(paper.authors) - MAX_AUTHORS_SHOWN
+    return (", ".join(paper.authors[:MAX_AUTHORS_SHOWN])
+            + (f" and {more} more" if more > 0 else "")
+            + (" et al." if paper.authors_truncated else ""))
 
 
 def paper_links(paper: Paper) -> list[str]:

@@ -141,13 +141,14 @@ class PapersTab:
         """The panel a row opens: the paper, papers like it, its BibTeX."""
         similar = self.app.similar
         self.opened = gr.State(None)  # the opened paper's id
-        with gr.Column(visible=False, elem_id="paper-view") as self.view:
+        with gr.Column(visible=False, variant="panel", elem_id="paper-view") as self.view:
             self.view_text = gr.Markdown()
             with gr.Row():
                 like = gr.Button("Papers like this", size="sm", variant="primary")
                 close = gr.Button("Close", size="sm")
+            # A large collaboration's entry runs to pages: it scrolls past a dozen lines.
             self.view_bibtex = gr.Code(language=None, label="BibTeX", interactive=False,
-                                       wrap_lines=True, buttons=["copy"])
+                                       wrap_lines=True, buttons=["copy"], max_lines=12)
         like.click(similar.show, self.opened, [self.app.tabs, *similar.shown_outputs],
                    api_visibility="private")
         close.click(lambda: (gr.Column(visible=False), None), None, [self.view, self.opened],
