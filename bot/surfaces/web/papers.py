@@ -110,7 +110,7 @@ class PapersTab:
         with gr.Tab("Papers", id="papers"):
             query = gr.Textbox(label=SEARCH_LABEL, elem_id="papers-search",
                                placeholder="e.g. mixture of depths · Santoro · 2018")
-            gr.Markdown(HELP, elem_classes=["papers-help"])
+            gr.Markdown(HELP)
             shown, count = self._listed("", None)
             listed = export_files(shown, "papers")
             with gr.Row():
