@@ -189,7 +189,7 @@ def test_hostile_papers_and_questions_stay_inert_in_the_browser(browser, hostile
 
     # The papers tab: a table of every hostile title and author, filtered by a hostile string.
     page.get_by_role("tab", name="Papers", exact=True).click()
-    page.get_by_label("Filter by title or author").fill("<img")
+    page.get_by_label("Search by title, author, abstract or year").fill("<img")
     page.wait_for_function("""() => {  // the table lists only the papers filtered for
         const rows = {};  // a row's title and authors, by row
         for (const cell of document.querySelectorAll("[role=gridcell][data-testid^=cell-]")) {

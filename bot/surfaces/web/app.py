@@ -17,7 +17,7 @@ from bot.surfaces.uploads import UploadDesk
 from bot.surfaces.web.add import AddTab, header
 from bot.surfaces.web.chat import ASK_CONCURRENCY, CITATION_ANCHOR, ChatTab
 from bot.surfaces.web.common import turns_from, user_errors
-from bot.surfaces.web.papers import PapersTab
+from bot.surfaces.web.papers import PAPERS_CSS, PapersTab
 from bot.surfaces.web.similar import SimilarTab
 
 FAVICON = Path(__file__).resolve().parent.parent / "favicon.png"
@@ -32,7 +32,7 @@ mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius
 @keyframes flash { from { box-shadow: 0 0 0 3px rgba(250, 204, 21, 0.8); }
                    to { box-shadow: 0 0 0 3px rgba(250, 204, 21, 0); } }
 #added-report { overflow-wrap: anywhere; }
-"""
+""" + PAPERS_CSS
 # A click on [n] scrolls its card into view and flashes it, instead of following the link
 # (Gradio opens Markdown links in a new tab).
 HEAD = f"""<script>
