@@ -21,7 +21,7 @@ from bot.answer.templates import Templates
 from bot.records import Hit
 from bot.settings import RetrievalSettings
 from bot.surfaces.cards import render_card
-from bot.surfaces.uploads import UploadOutcome
+from bot.surfaces.uploads import Refusal, UploadOutcome
 from bot.surfaces.web import added_markdown, hits_markdown
 from tests.helpers.browser import events_done, new_page, playwright_api, shot
 
@@ -99,7 +99,7 @@ def test_every_markdown_surface_escapes_scraped_text(hostile_library):
     _inert(abstained.text)
     _inert(added_markdown(UploadOutcome(
         bot=bot, kept=[Path(bot.report.files[0].file)],
-        refused=[(f"{payload}.txt", payload) for payload in PAYLOADS])))
+        refused=[Refusal(f"{payload}.txt", payload, payload) for payload in PAYLOADS])))
 
 
 # -- in the browser ------------------------------------------------------------------------
