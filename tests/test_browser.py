@@ -238,7 +238,7 @@ def test_an_unreadable_upload_is_a_message_and_changes_nothing(browser, own_serv
     page.locator("input[type=file]").set_input_files(str(junk))
     page.get_by_role("button", name="Add to the library").click()
     message = page.locator("#added-report")
-    sync_api.expect(message).to_contain_text("no known layout")
+    sync_api.expect(message).to_contain_text("none of the formats paperchat reads")
     shot(page, "upload-refused")
     text = message.inner_text()
     assert "notes.txt" in text and str(tmp_path) not in text and "--layout" not in text

@@ -28,6 +28,7 @@ from bot.reporting import Reporter
 from bot.settings import Engine, Settings, get_settings, parse_credentials
 from bot.surfaces.evaluate import Task
 from bot.surfaces.export import EXPORTS
+from bot.surfaces.inputs import filters_of
 from bot.surfaces.process import collector_paused
 
 REFUSED = 3  # exit code: the library was built, but some corpus files were refused
@@ -45,8 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         filters = _filters(args)
-    except ValidationError as exc:
-        parser.error("; ".join(e["msg"] for e in exc.errors()))
+    except QueryError as exc:  # an impossible range: a usage mistake
+        parser.error(str(exc))
     try:
         args.settings = _settings(args)
     except ValidationError as exc:
@@ -241,9 +242,8 @@ def _eval_command(commands: Commands) -> None:
 def _filters(args: argparse.Namespace) -> Filters | None:
     if not hasattr(args, "year_from"):
         return None
-    filters = Filters(year_from=args.year_from, year_to=args.year_to, author=args.author,
+    return filters_of(year_from=args.year_from, year_to=args.year_to, author=args.author,
                       category=args.category, has_code=args.has_code)
-    return None if filters.is_empty() else filters
 
 
 def _settings(args: argparse.Namespace) -> Settings:

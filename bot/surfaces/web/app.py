@@ -11,17 +11,19 @@ from pathlib import Path
 import gradio as gr
 
 from bot.paperbot import PaperBot
+from bot.surfaces import rest
 from bot.surfaces.login import LoginGuard
 from bot.surfaces.uploads import UploadDesk
 from bot.surfaces.web.add import AddTab, header
 from bot.surfaces.web.chat import ANSWER_ANCHOR, ASK_CONCURRENCY, CITATION_ANCHOR, ChatTab
 from bot.surfaces.web.common import turns_from, user_errors
-from bot.surfaces.web.papers import PapersTab
+from bot.surfaces.web.papers import PAPERS_CSS, PapersTab
 from bot.surfaces.web.similar import SimilarTab
 
 FAVICON = Path(__file__).resolve().parent.parent / "favicon.png"
 # The supporting sentence in a card: a translucent marker that keeps the theme's text colour,
-# so it reads in dark mode too (the browser's default is black on bright yellow).
+# so it reads in dark mode too (the browser's default is black on bright yellow). A file's
+# long name in the upload report wraps, instead of widening the page.
 CSS = """
 mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius: 3px;
        padding: 0 2px; }
@@ -36,7 +38,8 @@ mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius
                                    border-radius: 999px; padding: 2px 12px; }
 .answer-cards > .label-wrap { text-align: left; }
 .copy-answer.copied::after { content: " ✓"; }
-"""
+#added-report { overflow-wrap: anywhere; }
+""" + PAPERS_CSS
 # A click on [n] scrolls its card into view and flashes it, instead of following the link
 # (Gradio opens Markdown links in a new tab). The card of an earlier answer may be in a
 # folded section, hidden (or not made yet): the section is opened, then the card shown.
@@ -95,6 +98,10 @@ class ChatApp:
                 self.similar.build(papers)
                 self.papers.build()
                 self.add.build()
+            # The page is built once, from the library as it was; each page load shows the
+            # library as it is now (papers added since, by this tab or another).
+            app.load(self.add.library_shown, None, self.add.library_outputs,
+                     show_progress="hidden", api_visibility="private")
             self._api_endpoints()
         return app
 
@@ -131,23 +138,29 @@ def build_app(bot: PaperBot) -> gr.Blocks:
 def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
            block: bool = True, auth: list[tuple[str, str]] | None = None
            ) -> tuple[gr.Blocks, str]:
-    """Serve the chat. Never a public share link; analytics off; a login if `auth` names
-    any (user, password) pairs."""
-    app = build_app(bot)
+    """Serve the chat, and the REST API beside it (bot.surfaces.rest). Never a public share
+    link; analytics off; a login if `auth` names any (user, password) pairs."""
+    chat = ChatApp(bot)
+    app = chat.build()
     # Retrieval is CPU bound and short: two workers match the cores, the rest wait in a
     # bounded queue (README, "Serving many users"): past it a request is refused at once.
     app.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
     if not auth and not _is_loopback(host):
         print(f"paperchat: serving on {host} without a login: anyone who can reach it can use "
               "it (see `paperchat serve --auth-file`)", file=sys.stderr)
-    _, url, _ = app.launch(
+    server, url, _ = app.launch(
         server_name=host, server_port=port or free_port(host), share=False, ssr_mode=False,
-        prevent_thread_lock=not block, show_error=False, quiet=not block,
+        prevent_thread_lock=True, show_error=False, quiet=not block,
         footer_links=["api"], theme=gr.themes.Soft(), favicon_path=str(FAVICON),
         css=CSS, head=HEAD, auth=LoginGuard(auth) if auth else None,
         auth_message="paperchat: log in to continue",
         max_file_size=int(bot.settings.server.max_upload_mb * 1e6),
         state_session_capacity=SESSION_CAPACITY)
+    # The REST API, on the app Gradio serves (its login included): each request answers
+    # with the bot the page serves now (papers added replace it).
+    rest.mount(server, lambda: chat.bot)
+    if block:
+        app.block_thread()
     return app, url
 
 

@@ -98,14 +98,12 @@ class ChatTab:
         self.app = app
 
     def build(self, papers: list[Paper]) -> None:
-        examples = example_questions(papers)
         with gr.Tab("Chat", id="chat"):
             # Copying is "Copy answer" in each answer's section: the message's own copy
             # button would copy its Markdown, links and escapes included.
-            chatbot = gr.Chatbot(
+            self.chatbot = chatbot = gr.Chatbot(
                 label="Answers", height=420, feedback_options=None, buttons=[],
-                placeholder="Ask about the papers in the library, e.g. *"
-                            + escape_markdown(examples[0]) + "*")
+                placeholder=chat_placeholder(papers))
             with gr.Row():
                 question = gr.Textbox(show_label=False, scale=6, autofocus=True,
                                       placeholder="Which papers study …?", max_lines=4)
@@ -114,7 +112,12 @@ class ChatTab:
             filters = self._filters(papers)
             with chips:
                 gr.render(inputs=filters, show_progress="hidden")(self.filter_chips)
-            gr.Examples(examples, inputs=question, label="Try")
+            # Not gr.Examples, whose questions are fixed when the page is built: these follow
+            # the library as it grows (the Add tab and every page load refresh them).
+            self.examples = gr.Dataset(components=[question], samples=example_samples(papers),
+                                       label="Try", elem_id="example-questions")
+            self.examples.click(lambda sample: sample[0], self.examples, question,
+                                show_progress="hidden", queue=False, api_visibility="private")
             answers = gr.State([])  # the conversation's answers: ShownAnswer, oldest first
             turns = gr.State([])  # the conversation so far, for follow-ups: Turn dicts
             for trigger in (question.submit, ask_button.click):
@@ -366,6 +369,17 @@ def plain_text(markdown: str) -> str:
     lines = (_MARKUP.sub(lambda m: m.group(1) or "", line).rstrip()
              for line in markdown.splitlines())
     return "\n".join(lines).strip()
+
+
+def example_samples(papers: list[Paper]) -> list[list[str]]:
+    """The example questions as the examples' Dataset holds them: one sample each."""
+    return [[question] for question in example_questions(papers)]
+
+
+def chat_placeholder(papers: list[Paper]) -> str:
+    """What the empty chat says, with the library's first example question."""
+    return ("Ask about the papers in the library, e.g. *"
+            + escape_markdown(example_questions(papers)[0]) + "*")
 
 
 def categories(papers: list[Paper]) -> list[str]:
