@@ -20,6 +20,7 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
+import importlib.metadata
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Literal
@@ -196,13 +197,23 @@ def build_server(current: Callable[[], PaperBot]) -> MCPServer:
     """The MCP server of the library that `current()` returns."""
     # The SDK configures the root logger (on stderr) at this level: warnings only, so that
     # each request's INFO lines of the web server and the SDK stay out of the log.
-    server = MCPServer("paperchat", instructions=INSTRUCTIONS, log_level="WARNING")
+    server = MCPServer("paperchat", instructions=INSTRUCTIONS, version=_version(),
+                       log_level="WARNING")
     tools = LibraryTools(current)
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
     for name in TOOLS:
         method = getattr(tools, name)
         server.add_tool(method, description=inspect.getdoc(method), annotations=read_only)
     return server
+
+
+def _version() -> str:
+    """The installed package's version, which the server names to clients ("" when run from a
+    checkout that was never installed)."""
+    try:
+        return importlib.metadata.version("paperchat")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
 
 
 def serve_stdio(bot: PaperBot) -> None:
