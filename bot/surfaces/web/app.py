@@ -136,12 +136,15 @@ def build_app(bot: PaperBot) -> gr.Blocks:
 
 
 def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
-           block: bool = True, auth: list[tuple[str, str]] | None = None
+           block: bool = True, auth: list[tuple[str, str]] | None = None, mcp: bool = False
            ) -> tuple[gr.Blocks, str]:
     """Serve the chat, and the REST API beside it (bot.surfaces.rest). Never a public share
-    link; analytics off; a login if `auth` names any (user, password) pairs."""
+    link; analytics off; a login if `auth` names any (user, password) pairs. `mcp`: the MCP
+    tools too, at /mcp, behind the same login."""
     chat = ChatApp(bot)
     app = chat.build()
+    guard = LoginGuard(auth) if auth else None
+    port = port or free_port(host)
     # Retrieval is CPU bound and short: two workers match the cores, the rest wait in a
     # bounded queue (README, "Serving many users"): past it a request is refused at once.
     app.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
@@ -149,19 +152,30 @@ def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
         print(f"paperchat: serving on {host} without a login: anyone who can reach it can use "
               "it (see `paperchat serve --auth-file`)", file=sys.stderr)
     server, url, _ = app.launch(
-        server_name=host, server_port=port or free_port(host), share=False, ssr_mode=False,
+        server_name=host, server_port=port, share=False, ssr_mode=False,
         prevent_thread_lock=True, show_error=False, quiet=not block,
         footer_links=["api"], theme=gr.themes.Soft(), favicon_path=str(FAVICON),
-        css=CSS, head=HEAD, auth=LoginGuard(auth) if auth else None,
-        auth_message="paperchat: log in to continue",
+        css=CSS, head=HEAD, auth=guard, auth_message="paperchat: log in to continue",
         max_file_size=int(bot.settings.server.max_upload_mb * 1e6),
-        state_session_capacity=SESSION_CAPACITY)
+        state_session_capacity=SESSION_CAPACITY,
+        app_kwargs=_mcp_over_http(chat, host, port, guard, block) if mcp else None)
     # The REST API, on the app Gradio serves (its login included): each request answers
     # with the bot the page serves now (papers added replace it).
     rest.mount(server, lambda: chat.bot)
     if block:
         app.block_thread()
     return app, url
+
+
+def _mcp_over_http(chat: ChatApp, host: str, port: int, guard: LoginGuard | None,
+                   block: bool) -> dict:
+    """The MCP server's hook on the app (bot/surfaces/mcp_server.py): the same tools over
+    streamable HTTP at /mcp, answering with the app's current library."""
+    from bot.surfaces.mcp_server import MCP_PATH, http_lifespan  # the SDK loads only here
+
+    if block:
+        print(f"paperchat: MCP tools at http://{host}:{port}{MCP_PATH}", file=sys.stderr)
+    return {"lifespan": http_lifespan(lambda: chat.bot, host=host, login=guard)}
 
 
 def _is_loopback(host: str) -> bool:
