@@ -16,6 +16,7 @@ from bot import Layout
 from bot.ingest import detect_layout, read_file, read_lines
 from bot.ingest.readers import arxiv_xml
 from bot.ingest.sighting import Sighting
+from tests.helpers.spans import covered_lines
 
 DATA = Path(__file__).parent / "data" / "arxiv-xml"
 ATOM = DATA / "arxiv-api-del-maestro.xml"
@@ -48,14 +49,6 @@ def _chunks(items: list) -> list:
     return [item for item in items if not isinstance(item, Sighting)]
 
 
-def _covered(items: list) -> set[int]:
-    covered = set()
-    for item in items:
-        if isinstance(item, Sighting):
-            covered.update(range(item.source.line, max(item.last_line, item.source.line) + 1))
-        else:
-            covered.update(range(item.line, item.line + item.lines))
-    return covered
 
 
 def _nonblank(lines: list[str]) -> set[int]:
@@ -212,7 +205,7 @@ def test_every_record_is_at_its_start_tag_and_the_counts_add_up(path):
     items = _items(path)
     for sighting in _sightings(items):
         assert lines[sighting.source.line - 1].strip().startswith(("<entry>", "<record>"))
-    assert _nonblank(lines) <= _covered(items)
+    assert _nonblank(lines) <= covered_lines(items)
     sightings, report = read_file(path)
     assert report.layout is Layout.ARXIV_XML
     assert report.records == len(sightings) == len(_sightings(items))
@@ -232,7 +225,7 @@ def test_a_malformed_document_keeps_the_records_before_the_error():
     assert (failure.line, failure.lines) == (81, len(lines) - 80)  # from the third entry on
     assert failure.reason.startswith("not well-formed XML at line 100")
     assert "mismatched tag" in failure.reason
-    assert _nonblank(broken) <= _covered(items)
+    assert _nonblank(broken) <= covered_lines(items)
 
 
 def test_a_truncated_document_is_reported_as_cut_short():
@@ -266,7 +259,7 @@ def test_limits_on_size_and_depth(monkeypatch):
     items = _items(ATOM)
     assert [s.arxiv_id for s in _sightings(items)] == []
     assert "larger than" in _chunks(items)[-1].reason
-    assert _nonblank(list(read_lines(ATOM))) <= _covered(items)
+    assert _nonblank(list(read_lines(ATOM))) <= covered_lines(items)
 
 
 def test_title_without_abstract_is_kept_and_neither_is_rejected(tmp_path):
@@ -330,7 +323,7 @@ SEED_LINES = [line for path in SAMPLES for line in path.read_text(encoding="utf-
     lambda s: s.replace("\n", " ").replace("\r", " "))), max_size=40))
 def test_any_lines_are_read_or_rejected_and_every_line_accounted_for(lines):
     items = _read(lines)
-    assert _nonblank(lines) <= _covered(items)
+    assert _nonblank(lines) <= covered_lines(items)
     for item in items:
         first = item.source.line if isinstance(item, Sighting) else item.line
         assert 1 <= first <= len(lines)

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot import Layout
 from bot.ingest import detect_layout, read_file, read_lines
 from bot.ingest.readers import csl_json, json_values
-from bot.ingest.sighting import Sighting
+from tests.helpers.spans import covered_lines
 
 DATA = Path(__file__).parent / "data" / "csl-json"
 LIBRARY = DATA / "zotero-my-library.json"
@@ -24,14 +24,6 @@ def _nonblank(path: Path) -> set[int]:
     return {n for n, line in enumerate(read_lines(path), start=1) if line.strip()}
 
 
-def _covered(items: list) -> set[int]:
-    covered = set()
-    for item in items:
-        if isinstance(item, Sighting):
-            covered.update(range(item.source.line, max(item.last_line, item.source.line) + 1))
-        else:
-            covered.update(range(item.line, item.line + item.lines))
-    return covered
 
 
 def test_exports_are_detected_as_csl_json_and_json_lines_still_as_json_lines():
@@ -78,7 +70,7 @@ def test_named_items_fields():
 def test_counts_add_up_and_every_line_is_accounted_for():
     for path in (LIBRARY, BETTER_BIBTEX):
         items = _read(path)
-        assert _nonblank(path) <= _covered(items)
+        assert _nonblank(path) <= covered_lines(items)
         sightings, report = read_file(path)
         assert report.layout is Layout.CSL_JSON
         assert len(sightings) + len(report.rejected) == len(items)

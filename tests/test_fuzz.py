@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from bench import fuzz
 from bot import IngestError, Layout
 from bot.ingest import READERS, detect_layout
+from tests.helpers.spans import covered_lines
 
 # Lines as scrapers produce them: seed lines, layout markers, and arbitrary text (control
 # characters, surrogate-free unicode, markers glued to junk).
@@ -32,14 +33,6 @@ FAST = settings(max_examples=150, deadline=2000,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-def _covered(items) -> set[int]:
-    covered = set()
-    for item in items:
-        if hasattr(item, "reason"):
-            covered.update(range(item.line, item.line + item.lines))
-        else:
-            covered.update(range(item.source.line, max(item.last_line, item.source.line) + 1))
-    return covered
 
 
 @pytest.mark.parametrize("layout", list(Layout))
@@ -48,7 +41,7 @@ def _covered(items) -> set[int]:
 def test_every_reader_accounts_for_every_line(layout, lines):
     items = list(READERS[layout](lines, "fuzz.txt"))
     nonblank = {n for n, line in enumerate(lines, start=1) if line.strip()}
-    assert nonblank <= _covered(items)
+    assert nonblank <= covered_lines(items)
     for item in items:  # spans stay inside the file
         first = item.line if hasattr(item, "reason") else item.source.line
         assert 1 <= first <= len(lines)

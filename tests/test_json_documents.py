@@ -11,8 +11,8 @@ from bot import Layout
 from bot.ingest import detect_layout, read_file, read_lines
 from bot.ingest.readers import json_document, json_record, json_values, jsonl
 from bot.ingest.readers.json_values import parse_date
-from bot.ingest.sighting import Sighting
 from bot.records import RejectedChunk
+from tests.helpers.spans import covered_lines
 
 DATA = Path(__file__).parent / "data"
 SNAPSHOT = DATA / "jsonl" / "arxiv-metadata-oai-snapshot.json"
@@ -31,14 +31,6 @@ def _read(reader, lines: list[str], path: str = "papers.json") -> list:
     return list(reader.read(lines, path))
 
 
-def _covered(items: list) -> set[int]:
-    covered = set()
-    for item in items:
-        if isinstance(item, Sighting):
-            covered.update(range(item.source.line, max(item.last_line, item.source.line) + 1))
-        else:
-            covered.update(range(item.line, item.line + item.lines))
-    return covered
 
 
 def _nonblank(lines: list[str]) -> set[int]:
@@ -109,7 +101,7 @@ def test_the_snapshot_as_one_pretty_printed_array_gives_each_item_its_first_line
     assert [s.last_line for s in items] == [*(n - 1 for n in opening[1:]), len(lines)]
     assert all(s.source.layout is Layout.JSON for s in items)
     assert items[0].authors[0] == "C. Balázs" and items[0].date == dt.date(2007, 4, 2)
-    assert _nonblank(lines) <= _covered(items)
+    assert _nonblank(lines) <= covered_lines(items)
 
 
 def test_a_semantic_scholar_batch_answer():
@@ -163,7 +155,7 @@ def test_an_openalex_works_page():
     assert (title_only.source.line, title_only.abstract) == (390, "")
     assert title_only.date == dt.date(2021, 5, 4) and title_only.authors == ["Ana Example"]
     assert (empty.line, empty.lines, empty.reason) == (410, 14, "no title and no abstract")
-    assert _nonblank(lines) <= _covered(items)
+    assert _nonblank(lines) <= covered_lines(items)
     sightings, report = read_file(OPENALEX_PAGE)
     assert report.records == 2 and report.rejected_count == 1
 
