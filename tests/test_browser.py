@@ -184,7 +184,7 @@ def test_each_citation_marker_leads_to_its_card(page):
     answer = page.locator(".message.bot, [data-testid='bot']").last
     marker = answer.get_by_role("link", name="[2]")
     sync_api.expect(marker).to_be_visible()
-    card = page.locator("#cited-2")
+    card = page.locator("#cited-1-2")  # the first answer's card 2
     sync_api.expect(card).to_contain_text("[2]")
     page.evaluate("window.scrollTo(0, 0)")
     pages_before = len(page.context.pages)
@@ -242,7 +242,7 @@ def test_an_unreadable_upload_is_a_message_and_changes_nothing(browser, own_serv
     page.locator("input[type=file]").set_input_files(str(junk))
     page.get_by_role("button", name="Add to the library").click()
     message = page.locator("#added-report")
-    sync_api.expect(message).to_contain_text("no known layout")
+    sync_api.expect(message).to_contain_text("none of the formats paperchat reads")
     shot(page, "upload-refused")
     text = message.inner_text()
     assert "notes.txt" in text and str(tmp_path) not in text and "--layout" not in text

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot import Layout
 from bot.ingest import detect_layout, read_file, read_lines
-from bot.ingest.readers import csl_json
+from bot.ingest.readers import csl_json, json_values
 from bot.ingest.sighting import Sighting
 
 DATA = Path(__file__).parent / "data" / "csl-json"
@@ -122,6 +122,6 @@ def test_deep_nesting_and_size_are_refused(monkeypatch):
     deep = "[" * 40 + "]" * 40
     (chunk,) = csl_json.read([deep], "deep.json")
     assert "nested more than" in chunk.reason
-    monkeypatch.setattr(csl_json, "MAX_BYTES", 10)
+    monkeypatch.setattr(json_values, "MAX_DOCUMENT_BYTES", 10)
     (chunk,) = csl_json.read(["[", '  {"title": "long enough"}', "]"], "big.json")
     assert chunk.reason.startswith("a CSL-JSON document larger than")

@@ -21,7 +21,7 @@ from bot.answer.templates import Templates
 from bot.records import Hit
 from bot.settings import RetrievalSettings
 from bot.surfaces.cards import render_card
-from bot.surfaces.uploads import UploadOutcome
+from bot.surfaces.uploads import Refusal, UploadOutcome
 from bot.surfaces.web import added_markdown, render_similar_card
 from bot.surfaces.web.similar import SharedEvidence, match_badge
 from tests.helpers.browser import events_done, new_page, playwright_api, shot
@@ -104,7 +104,7 @@ def test_every_markdown_surface_escapes_scraped_text(hostile_library):
     _inert(abstained.text)
     _inert(added_markdown(UploadOutcome(
         bot=bot, kept=[Path(bot.report.files[0].file)],
-        refused=[(f"{payload}.txt", payload) for payload in PAYLOADS])))
+        refused=[Refusal(f"{payload}.txt", payload, payload) for payload in PAYLOADS])))
 
 
 # -- in the browser ------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def test_hostile_papers_and_questions_stay_inert_in_the_browser(browser, hostile
 
     # The papers tab: a table of every hostile title and author, filtered by a hostile string.
     page.get_by_role("tab", name="Papers", exact=True).click()
-    page.get_by_label("Filter by title or author").fill("<img")
+    page.get_by_label("Search by title, author, abstract or year").fill("<img")
     page.wait_for_function("""() => {  // the table lists only the papers filtered for
         const rows = {};  // a row's title and authors, by row
         for (const cell of document.querySelectorAll("[role=gridcell][data-testid^=cell-]")) {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot import Layout
 from bot.ingest import detect_layout, read_file, read_lines
-from bot.ingest.readers import json_document, json_record, jsonl
+from bot.ingest.readers import json_document, json_record, json_values, jsonl
 from bot.ingest.readers.json_values import parse_date
 from bot.ingest.sighting import Sighting
 from bot.records import RejectedChunk
@@ -227,7 +227,7 @@ def test_a_malformed_document_is_one_chunk_naming_its_line(monkeypatch):
     assert (chunk.line, chunk.lines) == (1, len(lines))
     (deep,) = _read(json_document, ["[" * 40 + "]" * 40])
     assert "nested more than" in deep.reason
-    monkeypatch.setattr(json_document, "MAX_BYTES", 10)
+    monkeypatch.setattr(json_values, "MAX_DOCUMENT_BYTES", 10)
     (big,) = _read(json_document, ["[", '  {"title": "long enough"}', "]"])
     assert big.reason.startswith("a JSON document larger than")
 

@@ -10,8 +10,8 @@ from bot.surfaces.cli import main
 @pytest.mark.parametrize(("variable", "value"), [
     ("PAPERCHAT_RETRIEVAL__DENSE_WEIGHT", "inf"),
     ("PAPERCHAT_RETRIEVAL__LEXICAL_WEIGHT", "nan"),
-    ("PAPERCHAT_RETRIEVAL__ANSWER_THRESHOLD", "nan"),
-    ("PAPERCHAT_RETRIEVAL__ANSWER_THRESHOLD", "-inf"),
+    ("PAPERCHAT_RETRIEVAL__EVIDENCE_THRESHOLD", "nan"),
+    ("PAPERCHAT_RETRIEVAL__EVIDENCE_THRESHOLD", "-inf"),
     ("PAPERCHAT_LLM__TIMEOUT", "inf"),
     ("PAPERCHAT_SERVER__MAX_UPLOAD_MB", "nan"),
 ])

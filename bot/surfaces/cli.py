@@ -28,6 +28,7 @@ from bot.reporting import Reporter
 from bot.settings import Engine, Settings, get_settings, parse_credentials
 from bot.surfaces.evaluate import Task
 from bot.surfaces.export import EXPORTS
+from bot.surfaces.inputs import filters_of
 from bot.surfaces.process import collector_paused
 
 REFUSED = 3  # exit code: the library was built, but some corpus files were refused
@@ -45,8 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         filters = _filters(args)
-    except ValidationError as exc:
-        parser.error("; ".join(e["msg"] for e in exc.errors()))
+    except QueryError as exc:  # an impossible range: a usage mistake
+        parser.error(str(exc))
     try:
         args.settings = _settings(args)
     except ValidationError as exc:
@@ -109,7 +110,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Ask a corpus of research papers a question; get an answer that cites them.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_command in (_serve_command, _ingest_command, _search_command, _ask_command,
-                        _chat_command, _similar_command, _papers_command, _eval_command):
+                        _chat_command, _similar_command, _papers_command, _eval_command,
+                        _mcp_command):
         add_command(commands)
     return parser
 
@@ -170,6 +172,9 @@ def _serve_command(commands: Commands) -> None:
     sub.add_argument("--auth-file", metavar="FILE",
                      help="require a login: one 'user:password' a line (default: "
                           "$PAPERCHAT_SERVER__AUTH, else no login)")
+    sub.add_argument("--mcp", action="store_true",
+                     help="also serve the MCP tools (see `paperchat mcp`) over streamable HTTP "
+                          "at /mcp, behind the same login")
 
 
 def _ingest_command(commands: Commands) -> None:
@@ -238,12 +243,17 @@ def _eval_command(commands: Commands) -> None:
     sub.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+def _mcp_command(commands: Commands) -> None:
+    _command(commands, "mcp", _mcp,
+             "serve the library to an assistant over MCP on stdin and stdout (what Claude "
+             "Desktop and other MCP clients launch)")
+
+
 def _filters(args: argparse.Namespace) -> Filters | None:
     if not hasattr(args, "year_from"):
         return None
-    filters = Filters(year_from=args.year_from, year_to=args.year_to, author=args.author,
+    return filters_of(year_from=args.year_from, year_to=args.year_to, author=args.author,
                       category=args.category, has_code=args.has_code)
-    return None if filters.is_empty() else filters
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -294,7 +304,7 @@ def _serve(args: argparse.Namespace, _: Filters | None) -> int:
     server = args.settings.server
     launch(bot, host=args.host or server.host,
            port=args.port if args.port is not None else server.port,
-           auth=_logins(args.auth_file, server.auth))
+           auth=_logins(args.auth_file, server.auth), mcp=args.mcp)
     return 0
 
 
@@ -423,6 +433,13 @@ def _papers(args: argparse.Namespace, filters: Filters | None) -> int:
     for p in papers:
         print(f"{p.id:<18} {p.year or '':<4} {p.category or '':<8} {p.display_title}")
     print(f"{len(papers)} papers")
+    return 0
+
+
+def _mcp(args: argparse.Namespace, _: Filters | None) -> int:
+    from bot.surfaces.mcp_server import serve_stdio  # the MCP SDK loads only for this command
+
+    serve_stdio(_open(args))
     return 0
 
 

@@ -2,9 +2,8 @@
 array of items, pretty-printed over many lines, each `{"id", "type", "title", "author",
 "issued", "abstract", "DOI", "URL", "container-title", "keyword", ...}`.
 
-The document is parsed whole, with limits: more than `MAX_BYTES` of it is refused unread, and
-one nested deeper than `json_values.MAX_DEPTH` is refused (orjson parses iteratively and refuses
-numbers too large for a float). orjson gives no positions, so each item's lines are found by
+The document is parsed whole, with limits (`json_values.load_document`: its size and
+nesting are bounded). orjson gives no positions, so each item's lines are found by
 scanning the text's brackets (`json_values.item_spans`): an item's span runs to the line before
 the next item's (the first from the array's opening line, the last to the closing one), so the
 commas and brackets between items are accounted for. Invalid JSON is one rejected chunk over
@@ -18,16 +17,15 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import orjson
-
 from bot.ingest.readers.json_record import RECORD_KEYS
 from bot.ingest.readers.json_values import (
-    MAX_DEPTH,
+    Document,
     item_spans,
-    json_depth,
     json_kind,
+    load_document,
     one_line,
     parse_date,
+    text_of,
 )
 from bot.ingest.readers.reader import Reader
 from bot.ingest.sighting import (
@@ -40,8 +38,6 @@ from bot.ingest.sighting import (
 )
 from bot.records import Layout, RejectedChunk, Source
 
-# A library export is megabytes; anything far larger is not one, and is held whole to parse.
-MAX_BYTES = 64 * 1024 * 1024
 # The rich-text markup CSL allows in titles: <i>, <b>, <sup>, <sub>, <span class="nocase">.
 _MARKUP = re.compile(r"</?(?:i|b|sup|sub|sc|span)\b[^>]*>", re.IGNORECASE)
 _ARXIV_MENTION = re.compile(
@@ -52,36 +48,19 @@ _CSL_KEYS = ("type", "title", "author", "issued", "container-title", "editor", "
 
 
 def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
-    lines = list(lines)
-    nonblank = [n for n, line in enumerate(lines, start=1) if line.strip()]
-    if not nonblank:
+    loaded = load_document(lines, path, "CSL-JSON document")
+    if not isinstance(loaded, Document):
+        yield from [loaded] if loaded is not None else []
         return
-    first, last = nonblank[0], nonblank[-1]
-
-    def whole(reason: str) -> RejectedChunk:
-        return RejectedChunk(file=path, line=first, lines=last - first + 1,
-                             text=lines[first - 1].strip(), reason=reason)
-
-    size = sum(len(line) + 1 for line in lines)
-    if size > MAX_BYTES:
-        yield whole(f"a CSL-JSON document larger than {MAX_BYTES // 2**20} MB: not read")
-        return
-    text = "\n".join(lines)
-    try:
-        document = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        yield whole(f"not valid JSON at line {exc.lineno} ({exc.msg})")
-        return
+    document = loaded.value
     if not isinstance(document, list):
-        yield whole(f"a JSON {_kind(document)}, not a list of CSL items")
-        return
-    if json_depth(document) > MAX_DEPTH:
-        yield whole(f"JSON nested more than {MAX_DEPTH} deep")
+        yield loaded.rejected(path, f"a JSON {_kind(document)}, not a list of CSL items")
         return
     if not document:
-        yield whole("an empty list: no CSL items")
+        yield loaded.rejected(path, "an empty list: no CSL items")
         return
-    for item, (start, end) in zip(document, item_spans(text, first, last), strict=True):
+    spans = item_spans(loaded.text, loaded.first, loaded.last)
+    for item, (start, end) in zip(document, spans, strict=True):
         source = Source(file=path, line=start, layout=Layout.CSL_JSON)
         yield _record(item, source, end, one_line(item))
 
@@ -97,33 +76,24 @@ def _record(item: Any, source: Source, end: int, excerpt: str) -> Sighting | Rej
 
     if not isinstance(item, dict):
         return rejected(f"a JSON {_kind(item)}, not a CSL item")
-    title, abstract = _text(item.get("title")), _text(item.get("abstract"))
+    title, abstract = text_of(item.get("title")), text_of(item.get("abstract"))
     if title is None and abstract is None:
         return rejected("a CSL item with no title and no abstract")
     # An item with a title but no abstract (a book, a web page) is kept: found by its title,
     # never cited.
     sighting = Sighting(source=source, abstract=abstract or "", last_line=end,
                         title=clean_text(_MARKUP.sub("", title)) or None if title else None)
-    sighting.cite_key = _text(item.get("citation-key")) or _text(item.get("id"))
-    sighting.entry_type = _text(item.get("type"))
+    sighting.cite_key = text_of(item.get("citation-key")) or text_of(item.get("id"))
+    sighting.entry_type = text_of(item.get("type"))
     sighting.authors = _authors(item.get("author"))
-    sighting.doi = normalise_doi(_text(item.get("DOI")))
-    sighting.url = _text(item.get("URL"))
-    sighting.venue = _text(item.get("container-title"))
-    keywords = _text(item.get("keyword")) or ""
+    sighting.doi = normalise_doi(text_of(item.get("DOI")))
+    sighting.url = text_of(item.get("URL"))
+    sighting.venue = text_of(item.get("container-title"))
+    keywords = text_of(item.get("keyword")) or ""
     sighting.keywords = [k for k in map(clean_text, _KEYWORD_SEPARATOR.split(keywords)) if k]
     sighting.arxiv_id = _arxiv_id(item)
     _read_date(item.get("issued"), sighting)
     return sighting
-
-
-def _text(value: Any) -> str | None:
-    """A field's text, cleaned; a list (Crossref's titles) gives its first; None when empty."""
-    if isinstance(value, list) and value:
-        value = value[0]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    return clean_text(value) or None if isinstance(value, str) else None
 
 
 def _authors(authors: Any) -> list[str]:
@@ -132,9 +102,9 @@ def _authors(authors: Any) -> list[str]:
     for author in authors if isinstance(authors, list) else []:
         if not isinstance(author, dict):
             continue
-        parts = [_text(author.get(key)) for key in
+        parts = [text_of(author.get(key)) for key in
                  ("given", "dropping-particle", "non-dropping-particle", "family")]
-        name = _text(author.get("literal")) or " ".join(part for part in parts if part)
+        name = text_of(author.get("literal")) or " ".join(part for part in parts if part)
         if name:
             names.append(name)
     return names
@@ -143,11 +113,11 @@ def _authors(authors: Any) -> list[str]:
 def _arxiv_id(item: dict[str, Any]) -> str | None:
     """From the fields exports put it in: "number" (arXiv:1706.03762), an arxiv.org URL, an
     arXiv DOI (10.48550/arXiv.…), an "arxiv" field, or a note."""
-    direct = normalise_arxiv_id(_text(item.get("arxiv")) or _text(item.get("number")))
+    direct = normalise_arxiv_id(text_of(item.get("arxiv")) or text_of(item.get("number")))
     if direct:
         return direct
     for field in ("number", "URL", "DOI", "note", "archive_location"):
-        found = _ARXIV_MENTION.search(_text(item.get(field)) or "")
+        found = _ARXIV_MENTION.search(text_of(item.get(field)) or "")
         if found and (arxiv_id := normalise_arxiv_id(found.group(1))):
             return arxiv_id
     return None
@@ -164,7 +134,7 @@ def _read_date(issued: Any, sighting: Sighting) -> None:
         shown = "-".join(map(str, parts[0]))
         date = _from_parts(parts[0])
     else:
-        raw = _text(issued.get("raw")) or _text(issued.get("literal"))
+        raw = text_of(issued.get("raw")) or text_of(issued.get("literal"))
         if raw is None:
             return
         shown = raw

@@ -3,9 +3,8 @@ answer (`{"data": [...]}` from Semantic Scholar, `{"meta": ..., "results": [...]
 OpenAlex; also `papers`, `items`, `records`, `hits`, `recommendedPapers`), or a single paper
 object; pretty-printed or on one line. `json_record` maps each record's fields.
 
-The document is parsed whole, with limits: more than `MAX_BYTES` of it is refused unread, and
-one nested deeper than `json_values.MAX_DEPTH` is refused (orjson parses iteratively and refuses
-numbers too large for a float). Each item's lines are found by scanning the text's brackets
+The document is parsed whole, with limits (`json_values.load_document`: its size and
+nesting are bounded). Each item's lines are found by scanning the text's brackets
 (`json_values.item_spans`): the first item's span runs from the document's first line and the
 last's to its last, so the keys around the list are accounted for. Invalid JSON, or an object
 that holds no list of papers (an API's error answer, an empty page), is one rejected chunk over
@@ -22,19 +21,16 @@ import orjson
 
 from bot.ingest.readers.json_record import read_record
 from bot.ingest.readers.json_values import (
-    MAX_DEPTH,
+    Document,
     item_spans,
-    json_depth,
     json_kind,
+    load_document,
     one_line,
 )
 from bot.ingest.readers.reader import Reader
 from bot.ingest.sighting import Sighting, short
 from bot.records import Layout, RejectedChunk, Source
 
-# An API's answer or an exported list is megabytes; anything far larger is not one, and is
-# held whole to parse.
-MAX_BYTES = 64 * 1024 * 1024
 # The keys APIs put their list of papers under, most common first.
 LIST_KEYS = ("data", "results", "papers", "items", "records", "hits", "recommendedPapers")
 # Keys that make an object a paper of its own, not a wrapper around a list of them.
@@ -46,38 +42,20 @@ _SHOWN_KEYS = 5
 
 
 def read(lines: Iterable[str], path: str) -> Iterator[Sighting | RejectedChunk]:
-    lines = list(lines)
-    nonblank = [n for n, line in enumerate(lines, start=1) if line.strip()]
-    if not nonblank:
+    loaded = load_document(lines, path, "JSON document")
+    if not isinstance(loaded, Document):
+        yield from [loaded] if loaded is not None else []
         return
-    first, last = nonblank[0], nonblank[-1]
-
-    def whole(reason: str) -> RejectedChunk:
-        return RejectedChunk(file=path, line=first, lines=last - first + 1,
-                             text=lines[first - 1].strip(), reason=reason)
-
-    size = sum(len(line) + 1 for line in lines)
-    if size > MAX_BYTES:
-        yield whole(f"a JSON document larger than {MAX_BYTES // 2**20} MB: not read")
-        return
-    text = "\n".join(lines)
-    try:
-        document = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        yield whole(f"not valid JSON at line {exc.lineno} ({exc.msg})")
-        return
-    if json_depth(document) > MAX_DEPTH:
-        yield whole(f"JSON nested more than {MAX_DEPTH} deep")
-        return
+    document, first, last = loaded.value, loaded.first, loaded.last
     found = _papers(document)
     if isinstance(found, str):
-        yield whole(found)
+        yield loaded.rejected(path, found)
         return
     items, key = found
     if key is None and isinstance(document, dict):  # a single paper: the whole document
         spans = [(first, last)]
     else:
-        spans = item_spans(text, first, last, key)
+        spans = item_spans(loaded.text, first, last, key)
     for item, (start, end) in zip(items, spans, strict=True):
         source = Source(file=path, line=start, layout=Layout.JSON)
         yield _record(item, source, end, one_line(item))

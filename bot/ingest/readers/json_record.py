@@ -27,7 +27,7 @@ from typing import Any
 from pylatexenc.latex2text import LatexNodes2Text
 
 from bot.ingest.names import parse_author_field
-from bot.ingest.readers.json_values import parse_date
+from bot.ingest.readers.json_values import parse_date, text_of
 from bot.ingest.sighting import (
     Sighting,
     clean_text,
@@ -85,7 +85,7 @@ def read_record(obj: dict[str, Any], source: Source, excerpt: str, *, last_line:
                 ) -> Sighting | RejectedChunk:
     """The sighting a record gives, or why it gives none."""
     obj = _unwrapped(obj)
-    title = decode_accents(_text(_first(obj, _TITLE_FIELDS)) or "") or None
+    title = decode_accents(text_of(_first(obj, _TITLE_FIELDS)) or "") or None
     sighting = Sighting(source=source, abstract="", last_line=last_line, title=title)
     sighting.abstract = _abstract(obj, sighting)
     if title is None and not sighting.abstract:
@@ -100,10 +100,11 @@ def read_record(obj: dict[str, Any], source: Source, excerpt: str, *, last_line:
     sighting.categories = _words(obj.get("categories"), _SPACES)
     sighting.keywords = [*_words(obj.get("keywords"), _KEYWORD_SEPARATOR),
                          *_words(obj.get("fieldsOfStudy"), _KEYWORD_SEPARATOR)]
-    sighting.comment = _text(_first(obj, _COMMENT_FIELDS))
+    sighting.comment = text_of(_first(obj, _COMMENT_FIELDS))
     sighting.venue = _venue(obj)
-    sighting.url = _text(obj.get("url")) or _text(_at(obj, "primary_location", "landing_page_url"))
-    sighting.entry_type = _text(obj.get("type")) or _text(obj.get("publicationTypes"))
+    sighting.url = (text_of(obj.get("url"))
+                    or text_of(_at(obj, "primary_location", "landing_page_url")))
+    sighting.entry_type = text_of(obj.get("type")) or text_of(obj.get("publicationTypes"))
     _read_date(obj, sighting)
     has_code = obj.get("has_code")
     sighting.has_code = has_code if isinstance(has_code, bool) else bool(
@@ -146,18 +147,9 @@ def _unwrapped(obj: dict[str, Any]) -> dict[str, Any]:
     return inner if inner is not None else obj
 
 
-def _text(value: Any) -> str | None:
-    """A field's text, cleaned; a list (Crossref's titles) gives its first; None when empty."""
-    if isinstance(value, list) and value:
-        value = value[0]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    return clean_text(value) or None if isinstance(value, str) else None
-
-
 def _first(obj: dict[str, Any], fields: tuple[str, ...]) -> Any:
     """The first of the fields that holds text."""
-    return next((obj[name] for name in fields if _text(obj.get(name))), None)
+    return next((obj[name] for name in fields if text_of(obj.get(name))), None)
 
 
 def _at(obj: Any, *path: str) -> Any:
@@ -168,7 +160,7 @@ def _at(obj: Any, *path: str) -> Any:
 
 
 def _abstract(obj: dict[str, Any], sighting: Sighting) -> str:
-    if text := _text(_first(obj, _ABSTRACT_FIELDS)):
+    if text := text_of(_first(obj, _ABSTRACT_FIELDS)):
         return decode_accents(text)
     index = obj.get("abstract_inverted_index")
     return _from_inverted_index(index, sighting) if isinstance(index, dict) else ""
@@ -191,8 +183,8 @@ def _from_inverted_index(index: dict[str, Any], sighting: Sighting) -> str:
 
 def _read_ids(obj: dict[str, Any], sighting: Sighting) -> None:
     external, ids = obj.get("externalIds"), obj.get("ids")
-    raw_id = _text(_first(obj, _ID_FIELDS))
-    doi = _text(obj.get("doi") or obj.get("DOI") or _at(external, "DOI") or _at(ids, "doi"))
+    raw_id = text_of(_first(obj, _ID_FIELDS))
+    doi = text_of(obj.get("doi") or obj.get("DOI") or _at(external, "DOI") or _at(ids, "doi"))
     # The snapshot lists a paper's DOIs space-separated; the first is its own.
     sighting.doi = normalise_doi(doi.split()[0] if doi else None)
     sighting.arxiv_id = _arxiv_id(obj.get("arxiv_id"), _at(external, "ArXiv"), _at(ids, "arxiv"),
@@ -203,7 +195,7 @@ def _read_ids(obj: dict[str, Any], sighting: Sighting) -> None:
 
 def _arxiv_id(*candidates: Any) -> str | None:
     """The first candidate that is an arXiv id, bare, in an arxiv.org URL or an arXiv DOI."""
-    for candidate in map(_text, candidates):
+    for candidate in map(text_of, candidates):
         if candidate is None:
             continue
         candidate = _ARXIV_URL.sub("", candidate)
@@ -221,17 +213,17 @@ def _authors(obj: dict[str, Any]) -> list[str]:
     if isinstance(parsed, list) and parsed:
         names = [_parsed_name(parts) for parts in parsed if isinstance(parts, list)]
     elif isinstance(authorships, list) and authorships:
-        names = [_text(_at(a, "author", "display_name")) for a in authorships]
+        names = [text_of(_at(a, "author", "display_name")) for a in authorships]
     elif isinstance(authors, list):
-        names = [_text(a.get("name") or a.get("display_name")) if isinstance(a, dict)
-                 else _text(a) for a in authors]
+        names = [text_of(a.get("name") or a.get("display_name")) if isinstance(a, dict)
+                 else text_of(a) for a in authors]
     else:
         return []
     return [decode_accents(name) for name in names if name]
 
 
 def _parsed_name(parts: list[Any]) -> str | None:
-    keyname, forenames, suffix = [*map(_text, parts[:3]), None, None, None][:3]
+    keyname, forenames, suffix = [*map(text_of, parts[:3]), None, None, None][:3]
     name = " ".join(part for part in (forenames, keyname, suffix) if part)
     return _SPACED_HYPHEN.sub("-", name) or None
 
@@ -256,14 +248,14 @@ def _words(value: Any, separator: re.Pattern[str]) -> list[str]:
         value = separator.split(value)
     if not isinstance(value, list):
         return []
-    words = [_text(v.get("display_name")) if isinstance(v, dict) else _text(v) for v in value]
+    words = [text_of(v.get("display_name")) if isinstance(v, dict) else text_of(v) for v in value]
     return [word for word in words if word]
 
 
 def _venue(obj: dict[str, Any]) -> str | None:
-    return (_text(_first(obj, _VENUE_FIELDS)) or _text(_at(obj, "journal", "name"))
-            or _text(_at(obj, "primary_location", "source", "display_name"))
-            or _text(_at(obj, "host_venue", "display_name")))
+    return (text_of(_first(obj, _VENUE_FIELDS)) or text_of(_at(obj, "journal", "name"))
+            or text_of(_at(obj, "primary_location", "source", "display_name"))
+            or text_of(_at(obj, "host_venue", "display_name")))
 
 
 def _read_date(obj: dict[str, Any], sighting: Sighting) -> None:

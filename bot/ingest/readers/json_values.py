@@ -9,11 +9,16 @@ import datetime as dt
 import json
 import re
 from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from itertools import pairwise
 from typing import Any
 
 import orjson
+
+from bot.ingest.sighting import clean_text
+from bot.records import RejectedChunk
 
 # arXiv metadata nests three deep (a record, its versions, a version); BEIR two.
 MAX_DEPTH = 32
@@ -29,6 +34,68 @@ _MONTHS = {name: number for number, name in enumerate(
 _MONTH_NAMES = {dt.date(2000, number, 1).strftime("%B").lower() for number in range(1, 13)}
 # A string token, a bracket, or a bare scalar (number, true, false, null).
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|[^\s,:\[\]{}"]+')
+
+
+# A library export or an API's answer is megabytes; anything far larger is not one, and is
+# held whole to parse.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Document:
+    """A JSON document read whole: its value and text, and where its non-blank lines run."""
+
+    value: Any
+    text: str
+    first: int  # its first and last non-blank lines, 1-based
+    last: int
+    opening: str  # its first non-blank line, stripped
+
+    def rejected(self, path: str, reason: str) -> RejectedChunk:
+        """The whole document as one rejected chunk."""
+        return whole_document(path, self.first, self.last, self.opening, reason)
+
+
+def whole_document(path: str, first: int, last: int, opening: str,
+                   reason: str) -> RejectedChunk:
+    return RejectedChunk(file=path, line=first, lines=last - first + 1, text=opening,
+                         reason=reason)
+
+
+def load_document(lines: Iterable[str], path: str, named: str
+                  ) -> Document | RejectedChunk | None:
+    """The file's lines parsed as one JSON document (`named` says what kind, for a message),
+    within `MAX_DOCUMENT_BYTES` and `MAX_DEPTH`; the whole of it as one rejected chunk when it
+    cannot be; None for a blank file. orjson parses iteratively and refuses numbers too large
+    for a float."""
+    lines = list(lines)
+    nonblank = [n for n, line in enumerate(lines, start=1) if line.strip()]
+    if not nonblank:
+        return None
+    first, last = nonblank[0], nonblank[-1]
+    opening = lines[first - 1].strip()
+    if sum(len(line) + 1 for line in lines) > MAX_DOCUMENT_BYTES:
+        return whole_document(path, first, last, opening, f"a {named} larger than "
+                              f"{MAX_DOCUMENT_BYTES // 2**20} MB: not read")
+    text = "\n".join(lines)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        return whole_document(path, first, last, opening,
+                              f"not valid JSON at line {exc.lineno} ({exc.msg})")
+    if json_depth(value) > MAX_DEPTH:
+        return whole_document(path, first, last, opening, f"JSON nested more than {MAX_DEPTH} "
+                              "deep")
+    return Document(value, text, first, last, opening)
+
+
+def text_of(value: Any) -> str | None:
+    """A field's text, cleaned; a list (Crossref's titles) gives its first; None when empty."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    return clean_text(value) or None if isinstance(value, str) else None
 
 
 def json_kind(value: Any) -> str:

@@ -11,17 +11,19 @@ from pathlib import Path
 import gradio as gr
 
 from bot.paperbot import PaperBot
+from bot.surfaces import rest
 from bot.surfaces.login import LoginGuard
 from bot.surfaces.uploads import UploadDesk
 from bot.surfaces.web.add import AddTab, header
-from bot.surfaces.web.chat import ASK_CONCURRENCY, CITATION_ANCHOR, ChatTab
+from bot.surfaces.web.chat import ANSWER_ANCHOR, ASK_CONCURRENCY, CITATION_ANCHOR, ChatTab
 from bot.surfaces.web.common import turns_from, user_errors
-from bot.surfaces.web.papers import PapersTab
+from bot.surfaces.web.papers import PAPERS_CSS, PapersTab
 from bot.surfaces.web.similar import SimilarTab
 
 FAVICON = Path(__file__).resolve().parent.parent / "favicon.png"
 # The supporting sentence in a card: a translucent marker that keeps the theme's text colour,
-# so it reads in dark mode too (the browser's default is black on bright yellow).
+# so it reads in dark mode too (the browser's default is black on bright yellow). A file's
+# long name in the upload report wraps, instead of widening the page.
 CSS = """
 mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius: 3px;
        padding: 0 2px; }
@@ -29,21 +31,45 @@ mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius
 .citation-card.flash { animation: flash 1.6s ease-out; }
 @keyframes flash { from { box-shadow: 0 0 0 3px rgba(250, 204, 21, 0.8); }
                    to { box-shadow: 0 0 0 3px rgba(250, 204, 21, 0); } }
-"""
+/* The filters in force, as chips in a row by the question box; no gap when there are none. */
+.filter-chips:not(:has(button)) { display: none; }
+.filter-chips > .column { flex-direction: row; flex-wrap: wrap; gap: 6px; }
+.filter-chips button.filter-chip { flex: 0 0 auto; width: auto; min-width: 0;
+                                   border-radius: 999px; padding: 2px 12px; }
+.answer-cards > .label-wrap { text-align: left; }
+.copy-answer.copied::after { content: " ✓"; }
+#added-report { overflow-wrap: anywhere; }
+""" + PAPERS_CSS
 # A click on [n] scrolls its card into view and flashes it, instead of following the link
-# (Gradio opens Markdown links in a new tab).
+# (Gradio opens Markdown links in a new tab). The card of an earlier answer may be in a
+# folded section, hidden (or not made yet): the section is opened, then the card shown.
 HEAD = f"""<script>
 document.addEventListener("click", (event) => {{
   const link = event.target.closest && event.target.closest('a[href^="#{CITATION_ANCHOR}"]');
   if (!link) return;
   event.preventDefault();
   event.stopPropagation();
-  const card = document.getElementById(link.getAttribute("href").slice(1));
-  if (!card) return;
-  card.scrollIntoView({{behavior: "smooth", block: "center"}});
-  card.classList.remove("flash");
-  void card.offsetWidth;
-  card.classList.add("flash");
+  const id = link.getAttribute("href").slice(1);
+  const show = (card) => {{
+    card.scrollIntoView({{behavior: "smooth", block: "center"}});
+    card.classList.remove("flash");
+    void card.offsetWidth;
+    card.classList.add("flash");
+  }};
+  const shown = (element) => element && element.offsetParent !== null;
+  if (shown(document.getElementById(id))) return show(document.getElementById(id));
+  const turn = id.slice("{CITATION_ANCHOR}".length).split("-")[0];
+  const section = document.getElementById("{ANSWER_ANCHOR}" + turn);
+  const toggle = section && section.querySelector(".label-wrap");
+  if (!toggle) return;
+  toggle.click();
+  const until = Date.now() + 3000;
+  const wait = () => {{
+    const card = document.getElementById(id);
+    if (shown(card)) requestAnimationFrame(() => show(card));
+    else if (Date.now() < until) requestAnimationFrame(wait);
+  }};
+  requestAnimationFrame(wait);
 }}, true);
 </script>"""
 QUEUE_SIZE = 256  # requests waiting for a worker; the load bench's users fit, with room
@@ -72,6 +98,10 @@ class ChatApp:
                 self.similar.build(papers)
                 self.papers.build()
                 self.add.build()
+            # The page is built once, from the library as it was; each page load shows the
+            # library as it is now (papers added since, by this tab or another).
+            app.load(self.add.library_shown, None, self.add.library_outputs,
+                     show_progress="hidden", api_visibility="private")
             self._api_endpoints()
         return app
 
@@ -106,26 +136,46 @@ def build_app(bot: PaperBot) -> gr.Blocks:
 
 
 def launch(bot: PaperBot, host: str = "127.0.0.1", port: int = 7860, *,
-           block: bool = True, auth: list[tuple[str, str]] | None = None
+           block: bool = True, auth: list[tuple[str, str]] | None = None, mcp: bool = False
            ) -> tuple[gr.Blocks, str]:
-    """Serve the chat. Never a public share link; analytics off; a login if `auth` names
-    any (user, password) pairs."""
-    app = build_app(bot)
+    """Serve the chat, and the REST API beside it (bot.surfaces.rest). Never a public share
+    link; analytics off; a login if `auth` names any (user, password) pairs. `mcp`: the MCP
+    tools too, at /mcp, behind the same login."""
+    chat = ChatApp(bot)
+    app = chat.build()
+    guard = LoginGuard(auth) if auth else None
+    port = port or free_port(host)
     # Retrieval is CPU bound and short: two workers match the cores, the rest wait in a
     # bounded queue (README, "Serving many users"): past it a request is refused at once.
     app.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
     if not auth and not _is_loopback(host):
         print(f"paperchat: serving on {host} without a login: anyone who can reach it can use "
               "it (see `paperchat serve --auth-file`)", file=sys.stderr)
-    _, url, _ = app.launch(
-        server_name=host, server_port=port or free_port(host), share=False, ssr_mode=False,
-        prevent_thread_lock=not block, show_error=False, quiet=not block,
+    server, url, _ = app.launch(
+        server_name=host, server_port=port, share=False, ssr_mode=False,
+        prevent_thread_lock=True, show_error=False, quiet=not block,
         footer_links=["api"], theme=gr.themes.Soft(), favicon_path=str(FAVICON),
-        css=CSS, head=HEAD, auth=LoginGuard(auth) if auth else None,
-        auth_message="paperchat: log in to continue",
+        css=CSS, head=HEAD, auth=guard, auth_message="paperchat: log in to continue",
         max_file_size=int(bot.settings.server.max_upload_mb * 1e6),
-        state_session_capacity=SESSION_CAPACITY)
+        state_session_capacity=SESSION_CAPACITY,
+        app_kwargs=_mcp_over_http(chat, host, port, guard, block) if mcp else None)
+    # The REST API, on the app Gradio serves (its login included): each request answers
+    # with the bot the page serves now (papers added replace it).
+    rest.mount(server, lambda: chat.bot)
+    if block:
+        app.block_thread()
     return app, url
+
+
+def _mcp_over_http(chat: ChatApp, host: str, port: int, guard: LoginGuard | None,
+                   block: bool) -> dict:
+    """The MCP server's hook on the app (bot/surfaces/mcp_server.py): the same tools over
+    streamable HTTP at /mcp, answering with the app's current library."""
+    from bot.surfaces.mcp_server import MCP_PATH, http_lifespan  # the SDK loads only here
+
+    if block:
+        print(f"paperchat: MCP tools at http://{host}:{port}{MCP_PATH}", file=sys.stderr)
+    return {"lifespan": http_lifespan(lambda: chat.bot, host=host, login=guard)}
 
 
 def _is_loopback(host: str) -> bool:

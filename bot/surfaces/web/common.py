@@ -1,5 +1,5 @@
-"""What the web app's tabs share: how a failure becomes a message, the conversation sent
-back by the page or an API call, and files to download."""
+"""What the web app's tabs share: how a failure becomes a message and files to download (what
+every surface does with its inputs is bot.surfaces.inputs)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import tempfile
 from pathlib import Path
 
 import gradio as gr
-from pydantic import ValidationError
 
-from bot.errors import PaperchatError, QueryError
-from bot.records import Paper, Turn
+from bot.errors import PaperchatError
+from bot.records import Paper
 from bot.surfaces.export import EXPORTS
+from bot.surfaces.inputs import turns_of as turns_from
 
 ANY = "Any"  # a dropdown's choice that filters nothing
 UNEXPECTED = ("Something went wrong on the server ({kind}); nothing was changed. The "
@@ -52,20 +52,6 @@ def user_errors():
         raise user_error(str(exc)) from None
 
 
-def turns_from(history: object) -> list[Turn]:
-    """A conversation's earlier turns as a page or an API call sends them, checked."""
-    if history is None:
-        return []
-    if not isinstance(history, list):
-        raise QueryError("history must be a list of {\"question\", \"cited\"} turns")
-    try:
-        return [Turn.model_validate(turn) for turn in history]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(map(str, first["loc"]))
-        raise QueryError(f"history: {where}: {first['msg']}") from None
-
-
 def export_files(papers: list[Paper], stem: str) -> list[str]:
     """A file of these papers in each export format, in `EXPORTS`' order."""
     return [_export_file(export.write(papers), stem + export.suffix)
@@ -77,3 +63,7 @@ def _export_file(text: str, name: str) -> str:
     path = Path(tempfile.mkdtemp(prefix="paperchat-export-")) / name
     path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+__all__ = ["ANY", "export_files", "message_of", "tell", "turns_from", "user_error",
+           "user_errors"]
