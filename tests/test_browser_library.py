@@ -189,7 +189,7 @@ def test_added_papers_show_everywhere_after_a_reload_and_in_a_new_tab(
     fresh.get_by_label("Choose a paper").fill(NEW_TITLE[:12])
     fresh.get_by_role("option", name=NEW_TITLE).click()
     fresh.get_by_role("button", name="Find similar papers").click()
-    sync_api.expect(fresh.get_by_text("similarity", exact=False).first).to_be_visible()
+    sync_api.expect(fresh.get_by_text("Why similar", exact=False).first).to_be_visible()
     sync_api.expect(fresh.get_by_text("Error", exact=True)).to_have_count(0)
     shot(fresh, "library-new-paper-similar")
     for tab in (page, other, fresh):

@@ -22,7 +22,8 @@ from bot.records import Hit
 from bot.settings import RetrievalSettings
 from bot.surfaces.cards import render_card
 from bot.surfaces.uploads import Refusal, UploadOutcome
-from bot.surfaces.web import added_markdown, hits_markdown
+from bot.surfaces.web import added_markdown, render_similar_card
+from bot.surfaces.web.similar import SharedEvidence, match_badge
 from tests.helpers.browser import events_done, new_page, playwright_api, shot
 
 # Each sets window.__pwned or opens a dialog if it ever runs.
@@ -91,8 +92,12 @@ def test_every_markdown_surface_escapes_scraped_text(hostile_library):
     for citation in answer.citations:
         _inert(render_card(citation, Templates()).replace(
             f"]({citation.paper.arxiv_url})", ""))  # the one link: to arxiv.org
-    _inert(re.sub(r"\]\(https://arxiv\.org/abs/[\d.]+\)", "", hits_markdown(
-        [Hit(paper=p, score=0.5, relevance=0.5) for p in bot.papers])))
+    for paper in bot.papers:  # the one link is to arxiv.org; the match badge is the app's
+        quoted = paper.abstract[:200]
+        card = render_similar_card(Hit(paper=paper, score=-0.1, relevance=0.5),
+                                   SharedEvidence(quoted, quoted, 0.7), "your text", Templates())
+        _inert(re.sub(r"\]\(https://arxiv\.org/abs/[\d.]+\)", "",
+                      card.replace(match_badge(0.5), "")))
     abstained = compose_answer("x", [Hit(paper=p, score=0.1, relevance=0.1)
                                      for p in bot.papers[:3]],
                                settings=RetrievalSettings(), templates=Templates())
@@ -176,7 +181,7 @@ def test_hostile_papers_and_questions_stay_inert_in_the_browser(browser, hostile
 
     # Papers like [1]: the similar-papers tab lists hostile titles and authors.
     page.get_by_role("button", name="Papers like [1]").click()
-    sync_api.expect(page.get_by_text("similarity", exact=False).first).to_be_visible()
+    sync_api.expect(page.get_by_text("Why similar", exact=False).first).to_be_visible()
     pasted = page.get_by_label("…or paste a title or an abstract")
     pasted.fill(PAYLOADS[1] + " graph networks")
     with events_done(page):

@@ -1,7 +1,8 @@
 """The extractive answer: the papers that answer a question, each quoting its best sentence.
 
 The papers cited are those whose evidence answers the question (bot.answer.evidence); when
-none does, the answer abstains and lists the nearest papers as "closest, but not answering".
+none does, the answer abstains and lists the nearest papers as "closest, but not answering":
+the closest in meaning first, each with its match on a scale of 0 to 100 (`match_of`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from bot.records import Answer, AnswererName, Citation, Hit, Paper
 from bot.settings import RetrievalSettings, Settings
 
 NEAREST_SHOWN = 3
+
+
+def match_of(relevance: float) -> int:
+    """A relevance (a cosine) on the scale a person reads: 0 to 100, where 100 is the same
+    text. Negative cosines (opposed in meaning, rare for text) read as 0."""
+    return round(100 * min(max(relevance, 0.0), 1.0))
 
 
 class ExtractiveAnswerer:
@@ -40,10 +47,12 @@ def compose_answer(question: str, hits: list[Hit], *, settings: RetrievalSetting
                    templates: Templates, as_list: bool | None = None) -> Answer:
     cited = citable(question, hits, settings, as_list=as_list)
     if not cited:
-        nearest = hits[:NEAREST_SHOWN]
+        # The closest in meaning, not the best ranked: ranking also weighs terms and hubness,
+        # which would list a less close paper above a closer one.
+        nearest = sorted(hits, key=lambda h: h.relevance, reverse=True)[:NEAREST_SHOWN]
         lines = "\n".join(
             templates.render("nearest", title=_title(h.paper), year=h.paper.year_label,
-                             score=f"{h.relevance:.2f}")
+                             score=match_of(h.relevance))
             for h in nearest) or "- (the library is empty)"
         return Answer(question=question, text=templates.render("abstain", nearest=lines),
                       abstained=True, nearest=nearest)

@@ -20,6 +20,9 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "nearest": frozenset({"title", "year", "score"}),
     "card": frozenset({"n", "title", "strength", "authors", "year", "category", "link",
                        "abstract"}),
+    # A similar paper in the web app's Similar papers tab (bot/surfaces/web/similar.py).
+    "similar_card": frozenset({"title", "authors", "year", "links", "match", "abstract",
+                               "evidence"}),
     # The language model's prompt (bot/answer/chat.py), and the note shown when its answer
     # is not used.
     "llm_system": frozenset({"sentinel"}),
