@@ -35,6 +35,7 @@ from embeddings import (
 )
 
 SEED_DIR = Path(__file__).parent / "seed"
+ASPECTS = tuple(role.value for role in ROLES)  # what `similar(aspect=...)` takes
 ADD_ATTEMPTS = 3  # an add that finds the library rebuilt under it starts over
 log = logging.getLogger(__name__)
 
@@ -318,7 +319,7 @@ def _role_of(aspect: Role | str | None) -> Role | None:
     try:
         return Role(str(aspect).strip().lower())
     except ValueError:
-        raise QueryError(f"aspect must be one of {', '.join(ROLES)}, not {aspect!r}") from None
+        raise QueryError(f"aspect must be one of {', '.join(ASPECTS)}, not {aspect!r}") from None
 
 
 def _check_k(k: int) -> None:
