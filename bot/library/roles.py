@@ -112,8 +112,11 @@ def relative_positions(count: int) -> np.ndarray:
 
 
 def role_scores(sentences: Sequence[str]) -> np.ndarray:
-    """(len(sentences), 3) each sentence of one abstract, in order, scored for each role."""
+    """(len(sentences), 3) each sentence of one abstract, in order, scored for each role.
+    A lone sentence has no place that tells anything: its cues alone count."""
     cues = np.array([cue_scores(text) for text in sentences], dtype=np.float64).reshape(-1, 3)
+    if len(sentences) < 2:
+        return CUE_WEIGHT * cues
     return (CUE_WEIGHT * cues
             + POSITION_WEIGHT * position_scores(relative_positions(len(sentences))))
 
