@@ -203,3 +203,17 @@ def test_csfcube_pools_re_ranked_by_aspect(tmp_path, embedder):
     for result in (whole, by_aspect):
         assert 0 <= result["result"]["ndcg%20"] <= 100 and result["result"]["queries"] == 2
     assert by_aspect["result"]["ndcg%20"] >= whole["result"]["ndcg%20"]
+
+
+def test_a_reference_without_sentences_ranks_by_its_whole_text(seed_bot):
+    """A paper kept without an abstract has no sentence of any role: every candidate then
+    scores alike on the aspect, and the whole text decides."""
+    library = seed_bot.library
+    row = library.row_of[seed_bot.get(SYNTHETIC_RETURNS).id]
+    lexical, terms = library.lexical.similarity_of_paper(row)
+    vector = library.doc_index.vectors(np.array([row]))[0]
+    whole, without_sentences = (seed_bot.retriever.rank_similar(
+        vector, 5, lexical=lexical, term_cosines=terms, exclude_rows=frozenset({row}),
+        aspect=aspect) for aspect in (None, AspectQuery(Role.METHOD, np.zeros((0, 384)))))
+    assert [h.paper.id for h in without_sentences] == [h.paper.id for h in whole]
+    assert all(h.evidence is None for h in without_sentences)

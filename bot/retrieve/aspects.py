@@ -57,7 +57,7 @@ class PaperRoles:
         return rows[[int(np.argmax(scores[:, ROLES.index(role)]))]], True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: it holds an array
 class AspectQuery:
     """What a reference brings to an aspect search: the vectors of its sentences of the
     role (all of its sentences when none has that role)."""
