@@ -17,10 +17,13 @@ from bot.errors import LibraryError, QueryError
 from bot.ingest import Corpus, expand_paths, ingest
 from bot.library.contents import Library
 from bot.library.embedding import encoder_for, engine_for
+from bot.library.roles import ROLES, Role
+from bot.library.sentences import split_sentences
 from bot.library.store import LibraryStore
 from bot.library.update import LibraryBuild, LibraryChanged, build_errors
 from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper, Turn
 from bot.reporting import SILENT, Reporter
+from bot.retrieve.aspects import AspectQuery
 from bot.retrieve.followup import resolve
 from bot.retrieve.query import clean_query
 from bot.retrieve.ranking import Retriever
@@ -32,6 +35,7 @@ from embeddings import (
 )
 
 SEED_DIR = Path(__file__).parent / "seed"
+ASPECTS = tuple(role.value for role in ROLES)  # what `similar(aspect=...)` takes
 ADD_ATTEMPTS = 3  # an add that finds the library rebuilt under it starts over
 log = logging.getLogger(__name__)
 
@@ -267,12 +271,20 @@ class PaperBot:
         return [hit.model_copy(update={"coverage": round(float(share), 4)})
                 for hit, share in zip(hits, covered, strict=True)]
 
-    def similar(self, ref: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+    def similar(self, ref: str, k: int = 5, filters: Filters | None = None,
+                aspect: Role | str | None = None, *,
+                among: Sequence[str] | None = None) -> list[Hit]:
         """Papers like `ref`: a paper id, an arXiv id, a title (exact or close) or free text
-        such as a pasted abstract. The paper itself is never among them."""
+        such as a pasted abstract. The paper itself is never among them.
+
+        `aspect` "background", "method" or "result": papers like it in that respect, their
+        sentences of that role compared with its own (bot.retrieve.aspects); each hit's
+        evidence is its sentence that matched best. None: the whole texts compared.
+        `among`: only these papers (ids) are ranked, e.g. a pool to re-rank."""
         ref = clean_query(ref, max_chars=self.settings.retrieval.max_reference_chars,
                           what="reference")
         _check_k(k)
+        role = _role_of(aspect)
         row = row_of_reference(self.library, ref)
         if row is None:
             vector = self.embedder.embed_documents([ref])[0]
@@ -285,8 +297,29 @@ class PaperBot:
             vector = self.library.doc_index.vectors(np.array([row]))[0]
             exclude = frozenset({row})
             lexical, terms = lexical_index.similarity_of_paper(row)
+        query = None
+        if role is not None:
+            query = (self._aspect_of_text(ref, role) if row is None
+                     else AspectQuery.of_paper(self.retriever.roles, row, role))
+        rows = ([self.library.row_of[i] for i in among if i in self.library.row_of]
+                if among is not None else None)
         return self.retriever.rank_similar(vector, k, filters, lexical=lexical,
-                                           term_cosines=terms, exclude_rows=exclude)
+                                           term_cosines=terms, exclude_rows=exclude,
+                                           aspect=query, among=rows)
+
+    def _aspect_of_text(self, text: str, role: Role) -> AspectQuery:
+        """Pasted text as an aspect query: its sentences, embedded now, and their roles."""
+        sentences = [text[start:end] for start, end in split_sentences(text)]
+        return AspectQuery.of_sentences(role, sentences, self.embedder.embed_documents(sentences))
+
+def _role_of(aspect: Role | str | None) -> Role | None:
+    """The role an aspect names; QueryError for a name that is none of them."""
+    if aspect is None or isinstance(aspect, Role):
+        return aspect
+    try:
+        return Role(str(aspect).strip().lower())
+    except ValueError:
+        raise QueryError(f"aspect must be one of {', '.join(ASPECTS)}, not {aspect!r}") from None
 
 
 def _check_k(k: int) -> None:

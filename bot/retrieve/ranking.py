@@ -11,7 +11,8 @@ scored on three signals, measured on SciFact train (README, "Retrieval quality")
 Paper-to-paper similarity (measured on CiteSeer dev) compares whole texts: relevance is the
 cosine of the two papers, and score = relevance − 0.5 · hubness + 0.4 · BM25 (the reference
 paper's text as the query) + 0.8 · cosine of the two papers' BM25 term weights, where
-hubness is a paper's mean cosine to its nearest papers.
+hubness is a paper's mean cosine to its nearest papers. Similar by one aspect (background,
+method, result) compares the two papers' sentences of that role first: bot.retrieve.aspects.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ import numpy as np
 
 from bot.library.contents import Library, sentence_rows_of
 from bot.records import Filters, Hit
+from bot.retrieve.aspects import (
+    WHOLE_TEXT_WEIGHTS,
+    AspectQuery,
+    PaperRoles,
+    aspect_similarities,
+)
 from bot.settings import RetrievalSettings
 
 
@@ -61,6 +68,7 @@ class Retriever:
     def __init__(self, library: Library, settings: RetrievalSettings):
         self.library = library
         self.settings = settings
+        self.roles = PaperRoles(library)  # each sentence's role, as aspects need them
 
     def rank_for_question(self, query_vector: np.ndarray, k: int,
                           filters: Filters | None = None, *,
@@ -72,10 +80,7 @@ class Retriever:
         answer) leaves out papers with no abstract, which a search still finds by title.
         `among`: only these rows (a follow-up about an earlier answer's papers)."""
         settings = self.settings
-        allowed = self.library.allowed_rows(filters)
-        if among is not None:
-            rows = np.unique(np.asarray(among, dtype=np.int64))
-            allowed = rows if allowed is None else np.intersect1d(allowed, rows)
+        allowed = _among(self.library.allowed_rows(filters), among)
         if citable_only:
             allowed = self.library.citable_rows(allowed)
         bm25 = _Signal.of(lexical, settings.lexical_weight, allowed, scaled=True)
@@ -90,13 +95,19 @@ class Retriever:
 
     def rank_similar(self, vector: np.ndarray, k: int, filters: Filters | None = None, *,
                      lexical: np.ndarray | None = None, term_cosines: np.ndarray | None = None,
-                     exclude_rows: frozenset[int] = frozenset()) -> list[Hit]:
+                     exclude_rows: frozenset[int] = frozenset(),
+                     aspect: AspectQuery | None = None,
+                     among: Sequence[int] | None = None) -> list[Hit]:
         """The k papers most like a reference (its vector; `lexical`, every paper's BM25
         score with the reference's text as the query; `term_cosines`, every paper's
         term-weight cosine to it), none of `exclude_rows`. Relevance is the cosine of the
-        two papers; hubness counts against a paper."""
+        two papers; hubness counts against a paper. With an `aspect`, papers are ranked by
+        how alike their sentences of its role are (bot.retrieve.aspects), the whole-text
+        score weighing less; relevance is then that similarity, and each hit's evidence
+        the sentence that matched best. `among`: only these rows (a pool to re-rank)."""
         settings, library = self.settings, self.library
-        allowed = _without(library.allowed_rows(filters), exclude_rows, len(library.papers))
+        allowed = _without(_among(library.allowed_rows(filters), among), exclude_rows,
+                           len(library.papers))
         signals = [_Signal.of(lexical, settings.similar_lexical_weight, allowed, scaled=True),
                    _Signal.of(term_cosines, settings.similar_term_weight, allowed, scaled=False)]
         candidates = self._candidates(vector, k, allowed, signals)
@@ -104,7 +115,12 @@ class Retriever:
             return []
         relevance = _cosines(library.doc_index.vectors(candidates), vector)
         scores = relevance - settings.hubness_weight * library.hubness[candidates]
-        return self._hits(candidates, _with_signals(scores, candidates, signals), relevance, k)
+        scores = _with_signals(scores, candidates, signals)
+        if aspect is None:
+            return self._hits(candidates, scores, relevance, k)
+        similarity, best_sentence = aspect_similarities(self.roles, aspect, candidates)
+        scores = similarity + WHOLE_TEXT_WEIGHTS[aspect.role] * scores
+        return self._hits(candidates, scores, similarity, k, best_sentence)
 
     def _candidates(self, vector: np.ndarray, k: int, allowed: np.ndarray | None,
                     signals: list[_Signal | None]) -> np.ndarray:
@@ -190,6 +206,14 @@ def _with_signals(scores: np.ndarray, rows: np.ndarray, signals: list[_Signal | 
         if signal is not None:
             scores = signal.added_to(scores, rows)
     return scores
+
+
+def _among(allowed: np.ndarray | None, among: Sequence[int] | None) -> np.ndarray | None:
+    """The allowed rows (None: all) that are also among these (None: no such limit)."""
+    if among is None:
+        return allowed
+    rows = np.unique(np.asarray(among, dtype=np.int64))
+    return rows if allowed is None else np.intersect1d(allowed, rows)
 
 
 def _without(allowed: np.ndarray | None, excluded: frozenset[int], count: int

@@ -22,7 +22,7 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from bot.errors import PaperchatError, QueryError, SettingsError
 from bot.ingest import readers
-from bot.paperbot import PaperBot
+from bot.paperbot import ASPECTS, PaperBot
 from bot.records import Answer, Filters, Hit, Layout, Paper, Turn
 from bot.reporting import Reporter
 from bot.settings import Engine, Settings, get_settings, parse_credentials
@@ -221,6 +221,9 @@ def _similar_command(commands: Commands) -> None:
     sub = _command(commands, "similar", _similar,
                    "papers similar to a paper (id, arXiv id or title) or to pasted text")
     sub.add_argument("ref", metavar="REF")
+    sub.add_argument("--aspect", choices=list(ASPECTS),
+                     help="alike in one respect: their background, method or results "
+                          "(sentences of that role compared; default: the whole texts)")
     _with_output(sub, k=5)
 
 
@@ -366,7 +369,7 @@ def _search(args: argparse.Namespace, filters: Filters | None) -> int:
 
 
 def _similar(args: argparse.Namespace, filters: Filters | None) -> int:
-    hits = _open(args).similar(args.ref, k=args.k, filters=filters)
+    hits = _open(args).similar(args.ref, k=args.k, filters=filters, aspect=args.aspect)
     _print_hits(hits, args.json)
     return 0
 
