@@ -62,6 +62,9 @@ class PaperBot:
         self.retriever = Retriever(library, self.settings.retrieval)
         self.answerer = answerer_for(self.settings)
         self.last_embedded = 0  # texts embedded by the build that produced this bot
+        # Why that build embedded again texts the cache held earlier vectors of (the
+        # encoder changed its vectors), or None.
+        self.last_recomputed: str | None = None
 
     # -- building and opening -------------------------------------------------------------
 
@@ -102,9 +105,10 @@ class PaperBot:
         embedding_engine = engine_for(settings.embedding, embedder, engine=engine,
                                    ray_address=ray_address)
         with build_errors(store):
-            library, embedded = build.run(embedding_engine, expected_generation)
-        bot = cls(library, embedder=embedder, settings=settings, store=store)
-        bot.last_embedded = embedded
+            built = build.run(embedding_engine, expected_generation)
+        bot = cls(built.library, embedder=embedder, settings=settings, store=store)
+        bot.last_embedded = built.embedded
+        bot.last_recomputed = built.recomputed
         return bot
 
     @classmethod

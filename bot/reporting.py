@@ -48,6 +48,11 @@ class Reporter:
                   disable=not self.shown) as bar:
             yield bar.update
 
+    def say(self, message: str) -> None:
+        """A line on stderr, when shown."""
+        if self.shown:
+            print(message, file=sys.stderr, flush=True)
+
     @contextmanager
     def step(self, message: str) -> Iterator[None]:
         """'message … 12.3 s' on stderr around an uncounted step."""

@@ -119,6 +119,12 @@ class EmbeddingCache:
     def close(self) -> None:
         self._db.close()
 
+    def holds(self, model: str) -> bool:
+        """Whether the cache keeps vectors of this model (another than its own, say)."""
+        row = self._db.execute("SELECT 1 FROM models JOIN keys ON keys.model = models.id "
+                               "WHERE models.name = ? LIMIT 1", (model,)).fetchone()
+        return row is not None
+
     def __len__(self) -> int:
         return self._db.execute("SELECT count(*) FROM keys WHERE model = ?",
                                 (self._model_id,)).fetchone()[0]

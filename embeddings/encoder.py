@@ -48,6 +48,11 @@ class Encoder(ABC):
     an (n, dim) float32 array of unit vectors)."""
 
     kind: EncoderKind
+    # A change to how this kind runs the model that changes its vectors: named in `identity`,
+    # so neither the embedding cache nor a library reuses vectors of the earlier way, and
+    # said in words (`revision_note`) when the earlier way's vectors are recomputed.
+    revision: str = ""
+    revision_note: str = ""
 
     def __init__(self, spec: EncoderSpec):
         self.spec = spec
@@ -67,6 +72,12 @@ class Encoder(ABC):
     @property
     def identity(self) -> str:
         """Which vectors this encoder makes: the weights and the encoder that runs them."""
+        earlier = self.earlier_identity
+        return f"{earlier}:{self.revision}" if self.revision else earlier
+
+    @property
+    def earlier_identity(self) -> str:
+        """The identity of this kind's vectors before its `revision`."""
         return f"{self.weights_sha256}:{self.kind}"
 
     @property

@@ -2,11 +2,13 @@
 (faster than torch on a CPU: README, 'How it works', and bench/throughput.py).
 
 The ONNX file is produced here, once, from the model's weights (torch.onnx export, then
-onnxruntime's dynamic quantization of the MatMul weights to int8, per output channel) and
-cached by the weights' digest: nothing is downloaded. Per-channel scales keep the vectors
-close to the torch model's, where per-tensor scales do not (tests/test_embeddings.py holds
-the bar). Pooling matches the sentence-transformers model exactly (its 1_Pooling config,
-for all-MiniLM-L6-v2 the mean of the token states), then L2 normalisation.
+every weight MatMul rewritten to int8 with a scale per weight column and a scale per token
+of its input: embeddings/int8_graph.py) and cached by the weights' digest: nothing is
+downloaded. The scales keep the vectors close to the torch model's (tests/test_embeddings.py
+holds the bar) and make a text's vector independent of the texts batched with it, so texts
+of similar length can be batched. Pooling matches the sentence-transformers model exactly
+(its 1_Pooling config, for all-MiniLM-L6-v2 the mean of the token states), then L2
+normalisation.
 """
 
 from __future__ import annotations
@@ -26,22 +28,35 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.encoder import Encoder, EncoderSpec
+from embeddings.int8_graph import SESSION_OPTIMIZATION, quantize_per_token
 from embeddings.model_files import hidden_size, max_tokens, pool_unit, pooling_mode
 
 
-class OnnxInt8Encoder(Encoder):
-    """Each text runs alone through one of several single-threaded sessions in parallel.
+# Texts are batched by length: each batch at most this many texts, and (padding included)
+# at most BATCH_TOKENS tokens, so long texts go in small batches. Chosen with
+# bench/throughput.py --encoder-only (README, "How it works").
+BATCH_TEXTS = 32
+BATCH_TOKENS = 2048
 
-    Dynamic quantization scales activations per input tensor, so a text batched with others
-    would get a vector that depends on its neighbours. One text per run keeps every vector a
-    function of its text alone (the cache, and any machine, gets the same vector), wastes no
-    padding, and on two cores runs faster than batching (bench/throughput.py).
+
+class OnnxInt8Encoder(Encoder):
+    """Texts of similar length batched together, the batches run side by side on several
+    single-threaded sessions.
+
+    Every activation is quantized with its own token's scale (embeddings/int8_graph.py), so
+    a text's vector is the same alone or in any batch (tests/test_embeddings.py); sorting by
+    length keeps the padding, which costs work but changes nothing, small.
 
     A lone text (a query) runs on its own session that spreads one run over every core, so
     a question is answered sooner when the cores are otherwise idle.
     """
 
     kind = "onnx-int8"
+    # What changed since the vectors of an earlier version of this encoder, which the
+    # embedding cache keeps under another identity and a library build does not reuse.
+    revision = "per-token"
+    revision_note = ("the int8 encoder now scales each token's activations on their own, "
+                     "so a text's vector no longer depends on the texts embedded with it")
 
     def __init__(self, spec: EncoderSpec):
         super().__init__(spec)
@@ -58,7 +73,7 @@ class OnnxInt8Encoder(Encoder):
         """The exported model, named by the model and its weights: another model, or other
         weights, gets a file of its own."""
         stem = re.sub(r"[^A-Za-z0-9._-]+", "-", self.name.rsplit("/", 1)[-1]).strip("-.")
-        return self.cache_dir / "models" / f"{stem}-{self.weights_sha256[:16]}-int8-pc.onnx"
+        return self.cache_dir / "models" / f"{stem}-{self.weights_sha256[:16]}-int8-pt.onnx"
 
     @cached_property
     def dim(self) -> int:
@@ -68,7 +83,6 @@ class OnnxInt8Encoder(Encoder):
         with self._lock:
             if self._sessions is not None:
                 return
-            import onnxruntime as ort
             from tokenizers import Tokenizer
 
             path = self.path
@@ -77,18 +91,10 @@ class OnnxInt8Encoder(Encoder):
                       "(once, some seconds)", file=sys.stderr)
                 export_int8(self.model_dir, path)
             self._pooling = pooling_mode(self.model_dir)
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1
-            options.inter_op_num_threads = 1
             sessions: queue.SimpleQueue = queue.SimpleQueue()
             for _ in range(self.threads):
-                sessions.put(ort.InferenceSession(str(path), options,
-                                                  providers=["CPUExecutionProvider"]))
-            query_options = ort.SessionOptions()
-            query_options.intra_op_num_threads = self.threads
-            query_options.inter_op_num_threads = 1
-            self._query_session = ort.InferenceSession(str(path), query_options,
-                                                       providers=["CPUExecutionProvider"])
+                sessions.put(open_session(path, threads=1))
+            self._query_session = open_session(path, threads=self.threads)
             tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
             tokenizer.enable_truncation(max_tokens(self.model_dir))
             tokenizer.no_padding()
@@ -96,39 +102,79 @@ class OnnxInt8Encoder(Encoder):
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="onnx-encoder")
             self._sessions = sessions
 
-    def _run(self, ids: list[int], *, alone: bool = False) -> np.ndarray:
+    def _run(self, batch: list[list[int]], *, alone: bool = False) -> np.ndarray:
+        """The unit vectors of a batch of token id lists, padded to the longest."""
         # Concurrent queries wait for the query session rather than all share its threads.
         session = self._query_session if alone else self._sessions.get()
         try:
             with self._query_lock if alone else contextlib.nullcontext():
-                tokens = np.array([ids], dtype=np.int64)
-                states = session.run(None, {"input_ids": tokens,
-                                            "attention_mask": np.ones_like(tokens),
-                                            "token_type_ids": np.zeros_like(tokens)})[0][0]
+                return run_batch(session, batch, self._pooling)
         finally:
             if not alone:
                 self._sessions.put(session)
-        return pool_unit(states, self._pooling)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         self._load()
-        encodings = self._tokenizer.encode_batch(texts)
-        if len(encodings) == 1:
-            return self._run(encodings[0].ids, alone=True)[None, :].astype(np.float32)
-        # Longest first, so the last texts to finish are short ones and both cores stay busy.
-        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
+        ids = [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
+        if len(ids) == 1:
+            return self._run(ids, alone=True)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, vector in zip(order, self._pool.map(lambda i: self._run(encodings[i].ids), order),
-                             strict=True):
-            out[i] = vector
+        batches = length_batches([len(i) for i in ids])
+        runs = self._pool.map(lambda rows: self._run([ids[r] for r in rows]), batches)
+        for rows, vectors in zip(batches, runs, strict=True):
+            out[rows] = vectors
         return out
 
 
+def length_batches(lengths: list[int], *, most_texts: int = BATCH_TEXTS,
+                   most_tokens: int = BATCH_TOKENS) -> list[list[int]]:
+    """Positions grouped into batches of similar length, longest batches first (so the
+    last to finish are short ones and every session stays busy to the end)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        batch = batches[-1] if batches else None
+        # Sorted longest first, so the batch's first text sets its padded length.
+        if (batch is None or len(batch) == most_texts
+                or lengths[batch[0]] * (len(batch) + 1) > most_tokens):
+            batches.append([i])
+        else:
+            batch.append(i)
+    return batches
+
+
+def run_batch(session, batch: list[list[int]], pooling: str) -> np.ndarray:
+    """One session run over token id lists padded to the longest: their unit vectors, each
+    pooled over its own tokens only."""
+    longest = max(len(ids) for ids in batch)
+    tokens = np.zeros((len(batch), longest), dtype=np.int64)
+    mask = np.zeros_like(tokens)
+    for row, ids in enumerate(batch):
+        tokens[row, :len(ids)] = ids
+        mask[row, :len(ids)] = 1
+    states = session.run(None, {"input_ids": tokens, "attention_mask": mask,
+                                "token_type_ids": np.zeros_like(tokens)})[0]
+    return np.stack([pool_unit(states[row, :len(ids)], pooling)
+                     for row, ids in enumerate(batch)]).astype(np.float32)
+
+
+def open_session(path: Path, *, threads: int, optimization: str | None = None):
+    """An ONNX Runtime session over the int8 model, at the graph optimization level that
+    keeps per-token scales right (int8_graph.SESSION_OPTIMIZATION)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = getattr(
+        ort.GraphOptimizationLevel, optimization or SESSION_OPTIMIZATION)
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def export_int8(model_dir: Path, target: Path) -> None:
-    """Export the transformer to ONNX and quantize its weights to int8, written atomically.
+    """Export the transformer to ONNX and rewrite its MatMuls to int8, written atomically.
     Only the folder is read (`local_files_only`): nothing is fetched."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
     from transformers.utils import logging as transformers_logging
 
@@ -160,8 +206,7 @@ def export_int8(model_dir: Path, target: Path) -> None:
                               ["input_ids", "attention_mask", "token_type_ids",
                                "last_hidden_state"]},
                 opset_version=17, dynamo=False)
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"])
+        quantize_per_token(fp32, int8)
         os.replace(int8, target)
 
 

@@ -237,7 +237,7 @@ def test_the_encoder_keeps_its_files_under_the_settings_home(tmp_path, monkeypat
     settings = get_settings(home=tmp_path / "home")
     encoder = encoder_for(settings)
     assert encoder.kind == "onnx-int8" and encoder.cache_dir == tmp_path / "home" / "cache"
-    assert encoder.identity == f"{BUNDLED_WEIGHTS_SHA256}:onnx-int8"  # as libraries store it
+    assert encoder.identity == f"{BUNDLED_WEIGHTS_SHA256}:onnx-int8:per-token"  # as libraries store it
     assert list((tmp_path / "home" / "cache" / "digests").iterdir())  # the digest's memo
     assert encoder.path == (tmp_path / "home" / "cache" / "models"
                             / f"all-MiniLM-L6-v2-{BUNDLED_WEIGHTS_SHA256[:16]}-int8-pc.onnx")
@@ -253,7 +253,7 @@ def test_a_model_folder_gives_its_own_dimension_name_and_pooling(tmp_path):
     (folder / "model.safetensors").write_bytes(b"weights")
     encoder = OnnxInt8Encoder(EncoderSpec(model=folder, cache_dir=tmp_path / "cache"))
     assert encoder.dim == 768 and encoder.name == "wide-model"
-    assert encoder.identity == hashlib.sha256(b"weights").hexdigest() + ":onnx-int8"
+    assert encoder.identity == hashlib.sha256(b"weights").hexdigest() + ":onnx-int8:per-token"
     assert encoder.path.name.startswith("wide-model-")
     assert pooling_mode(folder) == "mean"  # no pooling config: sentence-transformers' default
     pooling = folder / "1_Pooling" / "config.json"

@@ -36,15 +36,13 @@ def test_every_quote_is_verbatim_from_its_papers_abstract(seed_bot):
     questions = ["relational reasoning", "credit assignment over long delays",
                  "imitation learning for interactive agents", "knowledge distillation",
                  "meta-reinforcement learning and causality", "Gemini models"]
-    cited = 0
     for question in questions:
         answer = seed_bot.ask(question, k=5)
+        assert answer.citations, question  # each is answered: the checks below are not vacuous
         for n, citation in enumerate(answer.citations, start=1):
             assert citation.n == n and f"[{n}]" in answer.text
             assert citation.quote and citation.quote in citation.paper.abstract
             assert citation.paper.id in seed_bot.library.row_of  # only retrieved papers
-            cited += 1
-    assert cited >= 10
 
 
 def test_citations_are_retrieved_papers_in_score_order(seed_bot):

@@ -182,7 +182,7 @@ def build_library(
             previous=previous.lexical if previous is not None else None)
     manifest = Manifest(
         model_name=embedder.name, model_sha256=embedder.weights_sha256,
-        encoder=embedder.kind, dim=embedder.dim, papers=len(papers),
+        encoder=embedder.kind, encoder_revision=embedder.revision, dim=embedder.dim, papers=len(papers),
         sentences=len(plan.spans), corpus_fingerprint=fingerprint, layout=layout,
         generation="unsaved")
     library = Library(

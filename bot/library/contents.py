@@ -17,7 +17,9 @@ from bot.library.lexical import LexicalIndex
 from bot.records import Filters, IngestReport, Layout, Paper
 from embeddings import Int8Vectors, VectorIndex
 
-FORMAT_VERSION = 6
+# 7: the int8 encoder's per-token scales (Manifest.encoder_revision); its earlier vectors
+# are recomputed, those of other encoders come from the embedding cache.
+FORMAT_VERSION = 7
 
 
 class FileCheck(BaseModel):
@@ -49,6 +51,8 @@ class Manifest(BaseModel):
     model_name: str
     model_sha256: str
     encoder: str = Field(description="What ran the model: onnx-int8 or torch.")
+    encoder_revision: str = Field("", description="The encoder's way of running it, when "
+                                  "it changed its vectors (Encoder.revision).")
     dim: int
     papers: int
     sentences: int
@@ -149,7 +153,9 @@ class Library:
 
     @property
     def embedder_identity(self) -> str:
-        return f"{self.manifest.model_sha256}:{self.manifest.encoder}"
+        identity = f"{self.manifest.model_sha256}:{self.manifest.encoder}"
+        revision = self.manifest.encoder_revision
+        return f"{identity}:{revision}" if revision else identity
 
     @cached_property
     def row_of_doi(self) -> dict[str, int]:

@@ -183,8 +183,7 @@ class LibraryStore:
         except (ValidationError, ValueError, OSError) as exc:
             raise _damaged(path, exc) from None
         if manifest.format_version != FORMAT_VERSION:
-            raise LibraryError(f"{path} has format {manifest.format_version}, this paperchat "
-                               f"reads {FORMAT_VERSION}; {_REBUILD}")
+            raise FormatChanged(manifest.format_version, path)
         return manifest
 
     def load(self) -> Library:
@@ -572,6 +571,16 @@ class LibraryStore:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+class FormatChanged(LibraryError):
+    """The library was written in another format version: `paperchat ingest` rebuilds it
+    (from the embedding cache, where the vectors did not change)."""
+
+    def __init__(self, found: int, path: Path):
+        self.found = found
+        super().__init__(f"{path} has format {found}, this paperchat reads {FORMAT_VERSION}; "
+                         f"{_REBUILD}")
 
 
 def _disagreements(library: Library, paths: dict[str, Path]) -> list[str]:

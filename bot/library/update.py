@@ -16,11 +16,11 @@ from bot.errors import LibraryError
 from bot.ingest import Corpus, expand_paths, fingerprint, ingest
 from bot.library import added
 from bot.library.build import build_library
-from bot.library.contents import Library
-from bot.library.store import LibraryStore
+from bot.library.contents import FORMAT_VERSION, Library
+from bot.library.store import FormatChanged, LibraryStore
 from bot.records import Layout
 from bot.reporting import Reporter
-from embeddings import CacheError, EmbeddingEngine, Encoder, EngineError
+from embeddings import CacheError, EmbeddingCache, EmbeddingEngine, Encoder, EngineError
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +63,16 @@ class LibraryBuild:
             return current
         return None
 
-    def run(self, engine: EmbeddingEngine | None, expected_generation: str | None
-            ) -> tuple[Library, int]:
-        """Build and commit under the folder's write lock: the library and the number of
-        texts embedded."""
+    def run(self, engine: EmbeddingEngine | None, expected_generation: str | None) -> Built:
+        """Build and commit under the folder's write lock."""
         with self.store.writing():
             self._check_generation(expected_generation)
             corpus = ingest(self.files, self.layout, reporter=self.reporter,
                             parse_cache=self.store.parse_cache())
-            library, embedded = self._embed_and_index(corpus, engine)
-            library.added = self._added_dates(library)
-            self._commit(library, corpus)
-        return library, embedded
+            built = self._embed_and_index(corpus, engine)
+            built.library.added = self._added_dates(built.library)
+            self._commit(built.library, corpus)
+        return built
 
     def _check_generation(self, expected: str | None) -> None:
         store = self.store
@@ -83,18 +81,21 @@ class LibraryBuild:
             raise LibraryChanged(f"{store.root} was rebuilt by another paperchat process "
                                  "meanwhile; run the command again")
 
-    def _embed_and_index(self, corpus: Corpus, engine: EmbeddingEngine | None
-                         ) -> tuple[Library, int]:
+    def _embed_and_index(self, corpus: Corpus, engine: EmbeddingEngine | None) -> Built:
         embedder, current = self.embedder, self.current
         cache = self.store.embedding_cache(embedder.identity, embedder.dim)
         try:
-            return build_library(
+            recomputing = recompute_reason(embedder, cache)
+            if recomputing:
+                self.reporter.say(f"recomputing the vectors: {recomputing}")
+            library, embedded = build_library(
                 corpus, embedder, fingerprint=self.fingerprint, layout=self.layout,
                 cache=cache, engine=engine, reporter=self.reporter,
                 previous=current if current is not None
                 and current.embedder_identity == embedder.identity else None)
         finally:
             cache.close()
+        return Built(library, embedded, recomputing if embedded else None)
 
     def _added_dates(self, library: Library) -> np.ndarray:
         """Each paper's first date in this folder: kept from the library this build
@@ -109,6 +110,26 @@ class LibraryBuild:
             update={"corpus": self.store.corpus_entries(corpus.files)})
         with self.reporter.step("writing the library"):
             self.store.save(library)
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a build made: the library, how many texts it embedded, and why it embedded
+    texts whose vectors the cache held from an earlier version of the encoder (None when
+    it did not)."""
+
+    library: Library
+    embedded: int
+    recomputed: str | None = None
+
+
+def recompute_reason(embedder: Encoder, cache: EmbeddingCache) -> str | None:
+    """Why this build embeds again what the cache holds vectors of: the encoder's revision
+    changed its vectors, and the cache has the earlier ones but none of the new kind yet."""
+    if (embedder.revision_note and len(cache) == 0
+            and cache.holds(embedder.earlier_identity)):
+        return embedder.revision_note
+    return None
 
 
 @contextmanager
@@ -138,6 +159,10 @@ def _try_load(store: LibraryStore) -> Library | None:
         return None
     try:
         return store.load()
+    except FormatChanged as exc:
+        log.warning("rebuilding the library: it was written in format %d, this paperchat "
+                    "writes %d", exc.found, FORMAT_VERSION)
+        return None
     except LibraryError as exc:  # damaged: rebuilt from the corpus
         log.warning("rebuilding the library: %s", exc)
         return None

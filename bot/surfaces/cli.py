@@ -367,6 +367,8 @@ def _ingest(args: argparse.Namespace, _: Filters | None) -> int:
     print(bot.report.render())  # the refused files first: what is not in the library
     print(f"library: {bot.store.root if bot.store else '(not saved)'} "
           f"({len(bot.papers)} papers, {bot.last_embedded} texts embedded)")
+    if bot.last_recomputed:
+        print(f"vectors recomputed: {bot.last_recomputed}")
     return REFUSED if bot.report.refused else 0
 
 
