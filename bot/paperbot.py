@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,15 +21,17 @@ from bot.library.contents import Library
 from bot.library.embedding import encoder_for, engine_for
 from bot.library.roles import ROLES, Role
 from bot.library.sentences import split_sentences
+from bot.library.stars import change_stars, read_stars
 from bot.library.store import LibraryStore
 from bot.library.update import LibraryBuild, LibraryChanged, build_errors
-from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper, Turn
+from bot.records import Answer, Filters, Hit, IngestReport, Layout, Paper, References, Turn
 from bot.reporting import SILENT, Reporter
 from bot.retrieve.aspects import AspectQuery
 from bot.retrieve.followup import resolve
 from bot.retrieve.query import clean_query
 from bot.retrieve.ranking import Retriever
-from bot.retrieve.reference import row_of_reference, row_of_text
+from bot.retrieve.reference import record_name, row_of_record, row_of_reference, row_of_text
+from bot.retrieve.sets import MAX_SET, PaperSet, newest_first, rows_since
 from bot.retrieve.spelling import Speller
 from bot.settings import Engine, Settings, get_settings
 from embeddings import (
@@ -36,6 +40,7 @@ from embeddings import (
 
 SEED_DIR = Path(__file__).parent / "seed"
 ASPECTS = tuple(role.value for role in ROLES)  # what `similar(aspect=...)` takes
+CLOSE_TITLE_CHARS = 500  # a set's reference longer than this is a pasted text, not a title
 ADD_ATTEMPTS = 3  # an add that finds the library rebuilt under it starts over
 log = logging.getLogger(__name__)
 
@@ -271,16 +276,26 @@ class PaperBot:
         return [hit.model_copy(update={"coverage": round(float(share), 4)})
                 for hit, share in zip(hits, covered, strict=True)]
 
-    def similar(self, ref: str, k: int = 5, filters: Filters | None = None,
+    def similar(self, ref: str | Sequence[str], k: int = 5, filters: Filters | None = None,
                 aspect: Role | str | None = None, *,
                 among: Sequence[str] | None = None) -> list[Hit]:
         """Papers like `ref`: a paper id, an arXiv id, a title (exact or close) or free text
         such as a pasted abstract. The paper itself is never among them.
 
+        A list (or tuple) of references is a set, a reading list: papers like all of them
+        (ranked as one paper made of its members, bot.retrieve.sets), none of its members.
+        Each must name a paper of the library (`references_in` reads them from a
+        bibliography file); at most MAX_SET.
+
         `aspect` "background", "method" or "result": papers like it in that respect, their
         sentences of that role compared with its own (bot.retrieve.aspects); each hit's
         evidence is its sentence that matched best. None: the whole texts compared.
         `among`: only these papers (ids) are ranked, e.g. a pool to re-rank."""
+        if not isinstance(ref, str):
+            _check_k(k)
+            role = _role_of(aspect)
+            return PaperSet.of(self._rows_of_set(ref)).ranked(
+                self.retriever, k, filters, role, self._rows_among(among))
         ref = clean_query(ref, max_chars=self.settings.retrieval.max_reference_chars,
                           what="reference")
         _check_k(k)
@@ -301,11 +316,123 @@ class PaperBot:
         if role is not None:
             query = (self._aspect_of_text(ref, role) if row is None
                      else AspectQuery.of_paper(self.retriever.roles, row, role))
-        rows = ([self.library.row_of[i] for i in among if i in self.library.row_of]
-                if among is not None else None)
         return self.retriever.rank_similar(vector, k, filters, lexical=lexical,
                                            term_cosines=terms, exclude_rows=exclude,
-                                           aspect=query, among=rows)
+                                           aspect=query, among=self._rows_among(among))
+
+    def _rows_among(self, among: Sequence[str] | None) -> list[int] | None:
+        if among is None:
+            return None
+        return [self.library.row_of[i] for i in among if i in self.library.row_of]
+
+    def _rows_of_set(self, refs: Sequence[str]) -> list[int]:
+        """The rows of the papers a set names; QueryError naming a reference that names
+        none (a close title counts, a pasted text does not)."""
+        if isinstance(refs, (bytes, dict)) or not isinstance(refs, Sequence):
+            raise QueryError("a set of papers is a list of references (ids, arXiv ids, DOIs, "
+                             "cite keys or titles)")
+        if not refs:
+            raise QueryError("the set of papers is empty: name at least one paper")
+        if len(refs) > MAX_SET:
+            raise QueryError(f"a set holds at most {MAX_SET} papers, not {len(refs):,}: "
+                             "split the reading list")
+        limit = self.settings.retrieval.max_reference_chars
+        cleaned = [clean_query(ref, max_chars=limit, what="reference") for ref in refs]
+        rows = {ref: row_of_reference(self.library, ref) for ref in cleaned}
+        unnamed = [ref for ref, row in rows.items() if row is None]
+        if unnamed:  # close titles: embedded together, once
+            for ref, vector in zip(unnamed, self.embedder.embed_documents(unnamed),
+                                   strict=True):
+                rows[ref] = _close_title_row(self.library, ref, vector)
+        missing = [ref for ref, row in rows.items() if row is None]
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise QueryError(f"no paper {missing[0][:200]!r} in the library{more}: name each "
+                             "paper of a set by its id, arXiv id, DOI, cite key or title")
+        return [rows[ref] for ref in cleaned]
+
+    def references_in(self, path: str | Path, *, layout: Layout | None = None) -> References:
+        """The library papers that a bibliography file (BibTeX, RIS, CSL-JSON, any format
+        `ingest` reads) names, matched by arXiv id, DOI, cite key, then title: a list of
+        ids, with `.missing`, the entries that name none. IngestError for a file that
+        cannot be read, QueryError when no entry names a paper of the library."""
+        corpus = self.preview([path], layout=layout)
+        ids, missing = [], []
+        for record in corpus.papers:
+            row = row_of_record(self.library, record)
+            if row is None:
+                missing.append(record_name(record))
+            elif self.papers[row].id not in ids:
+                ids.append(self.papers[row].id)
+        if not ids:
+            raise QueryError(f"none of the {len(corpus.papers)} entries of {path} is a paper "
+                             "of this library (matched by arXiv id, DOI, cite key or title)")
+        return References(ids, missing)
+
+    # -- stars and what's new ---------------------------------------------------------------
+
+    @property
+    def starred(self) -> list[Paper]:
+        """The papers the user starred, oldest star first (kept in the library folder, read
+        anew each time: another process may star too); a star whose paper is no longer in
+        the library is kept in the file but not returned."""
+        if self.store is None:
+            return []
+        row_of = self.library.row_of
+        return [self.papers[row_of[i]] for i in read_stars(self.store).ids if i in row_of]
+
+    def star(self, ref: str) -> Paper:
+        """Star a paper (by id, arXiv id, DOI, cite key or title): kept in the library
+        folder, through rebuilds and adds. Starring it again changes nothing."""
+        return self._change_star(ref, starred=True)
+
+    def unstar(self, ref: str) -> Paper:
+        """Take a paper's star away (a paper without one: nothing changes)."""
+        return self._change_star(ref, starred=False)
+
+    def _change_star(self, ref: str, *, starred: bool) -> Paper:
+        ref = clean_query(ref, max_chars=self.settings.retrieval.max_reference_chars,
+                          what="reference")
+        paper = self.get(ref)
+        if paper is None:
+            raise QueryError(f"no paper {ref[:200]!r} in the library (give its id, arXiv id, "
+                             "DOI, cite key or title)")
+        if self.store is None:
+            raise LibraryError("this library was never saved, so it cannot keep stars")
+        change_stars(self.store, paper.id, starred)
+        return paper
+
+    def added(self, paper_id: str) -> dt.date | None:
+        """The day the paper (by id, arXiv id, DOI, cite key or title) first entered this
+        library; None for a paper not in it."""
+        row = row_of_reference(self.library, paper_id.strip()) if isinstance(
+            paper_id, str) else None
+        return self.library.added_on(row) if row is not None else None
+
+    def new(self, since: dt.date | str, k: int = 20, like: Sequence[str] | None = None,
+            filters: Filters | None = None) -> list[Hit]:
+        """What's new: the papers added to the library on or after `since` (a date or
+        "YYYY-MM-DD"), or dated on or after it, ranked by closeness to the set `like` (as
+        `similar` ranks a set), else to the starred papers, else newest first (the latest
+        added, then the latest dated). The references are never among them. Each hit's
+        `added` is its day of entry; its relevance, the closeness (0 newest first)."""
+        day = _date_of(since)
+        _check_k(k)
+        # The most recent stars, when there are more than a set holds.
+        refs = list(like) if like else [p.id for p in self.starred][-MAX_SET:]
+        members = self._rows_of_set(refs) if refs else None
+        rows = rows_since(self.library, day)
+        if len(rows) == 0:
+            return []
+        if members is not None:
+            hits = PaperSet.of(members).ranked(self.retriever, k, filters, None, rows)
+        else:
+            allowed = self.library.allowed_rows(filters)
+            kept = rows if allowed is None else np.intersect1d(rows, allowed)
+            hits = newest_first(self.library, kept, k)
+        row_of = self.library.row_of
+        return [hit.model_copy(update={"added": self.library.added_on(row_of[hit.paper.id])})
+                for hit in hits]
 
     def _aspect_of_text(self, text: str, role: Role) -> AspectQuery:
         """Pasted text as an aspect query: its sentences, embedded now, and their roles."""
@@ -320,6 +447,30 @@ def _role_of(aspect: Role | str | None) -> Role | None:
         return Role(str(aspect).strip().lower())
     except ValueError:
         raise QueryError(f"aspect must be one of {', '.join(ASPECTS)}, not {aspect!r}") from None
+
+
+def _date_of(since: dt.date | str) -> dt.date:
+    """A date, or one written YYYY-MM-DD; QueryError otherwise."""
+    if isinstance(since, dt.datetime):
+        return since.date()
+    if isinstance(since, dt.date):
+        return since
+    if isinstance(since, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", since.strip()):
+        try:
+            return dt.date.fromisoformat(since.strip())
+        except ValueError:
+            pass
+    shown = since[:40] if isinstance(since, str) else type(since).__name__
+    raise QueryError(f"since must be a date written YYYY-MM-DD, such as 2025-03-01, not "
+                     f"{shown!r}")
+
+
+def _close_title_row(library: Library, ref: str, vector: np.ndarray) -> int | None:
+    """A close title's paper: pasted text names no paper of a set."""
+    row = row_of_text(library, ref, vector)
+    if row is None or len(ref) > CLOSE_TITLE_CHARS:
+        return None
+    return row
 
 
 def _check_k(k: int) -> None:

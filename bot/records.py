@@ -170,6 +170,9 @@ class Hit(BaseModel):
     coverage: float | None = Field(
         None, description="For an answer: the share of the question's terms (weighed by how "
                           "rare they are) that the paper's text holds; None elsewhere.")
+    added: dt.date | None = Field(
+        None, description="For what's new: the day the paper first entered the library; "
+                          "None elsewhere.")
 
 
 # How strongly a citation answers the question (Citation.strength).
@@ -353,3 +356,17 @@ class IngestReport(BaseModel):
             rows.extend(chunk.render("rejected") for chunk in f.rejected)
             rows.extend(chunk.render("warning ") for chunk in f.warnings)
         return "\n".join(rows)
+
+
+class References(list[str]):
+    """The library papers a bibliography file names, by id, in the file's order: a list of
+    ids (give it to `similar` as a set), with `missing`, the file's entries that name no
+    paper of the library (each by its title, else its cite key, DOI or arXiv id)."""
+
+    def __init__(self, ids: list[str], missing: list[str]):
+        super().__init__(ids)
+        self.missing = missing
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self)

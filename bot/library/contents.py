@@ -107,6 +107,9 @@ class Library:
     sentence_spans: np.ndarray  # (S, 3) int32: paper row, start, end in the paper's abstract
     hubness: np.ndarray  # (N,) float32: mean cosine of each paper to its nearest papers
     manifest: Manifest
+    # (N,) int32 day ordinals: when each paper first entered the library (bot.library.added);
+    # None: every paper on the day the library was built (a library older than the dates).
+    added: np.ndarray | None = None
     row_of: dict[str, int] = field(init=False)
     sentence_offsets: np.ndarray = field(init=False)  # paper row -> first sentence row
 
@@ -114,6 +117,18 @@ class Library:
         self.row_of = {p.id: i for i, p in enumerate(self.papers)}
         self.sentence_offsets = np.searchsorted(
             self.sentence_spans[:, 0], np.arange(len(self.papers) + 1)).astype(np.int64)
+        if self.added is None:
+            self.added = np.full(len(self.papers), self.built_on.toordinal(), dtype=np.int32)
+
+    @property
+    def built_on(self) -> dt.date:
+        """The local date of the build."""
+        return self.manifest.built_at.astimezone().date()
+
+    def added_on(self, row: int) -> dt.date:
+        """When the paper of this row first entered the library."""
+        assert self.added is not None
+        return dt.date.fromordinal(int(self.added[row]))
 
     @cached_property
     def row_of_arxiv_id(self) -> dict[str, int]:

@@ -168,6 +168,11 @@ class LexicalIndex:
         """`similarity` for a paper of the index, from its stored terms."""
         return self._signals(self._paper_term_ids(row), cosines=True)
 
+    def similarity_of_papers(self, rows: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """`similarity` for these papers' texts taken together, as if one text."""
+        ids = [self._paper_term_ids(int(row)) for row in rows]
+        return self._signals(np.concatenate(ids) if ids else ids, cosines=True)
+
     def holds_term(self, word: str) -> bool:
         """Whether some text holds this word or another form of it (the same stem)."""
         return _STEMMER.stemWord(word.lower()) in self._bm25.vocab_dict

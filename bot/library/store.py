@@ -5,6 +5,7 @@
     embedding-cache/         vectors by (model, text hash): outlives builds and formats
     parse-cache/             each corpus file's sightings as last read, by its bytes
     uploads/                 corpus files added through the web app
+    stars.json               the papers the user starred: the user's, never a build's
 
     .build-journal.json      while a build runs: every file it may leave behind, by name
 
@@ -21,6 +22,7 @@ folder with whatever the user keeps there. The manifest records each file's size
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import fcntl
 import functools
@@ -39,6 +41,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.errors import LibraryError
 from bot.ingest import ParseCache, file_digest
+from bot.library import added
 from bot.library.contents import FORMAT_VERSION, CorpusFile, FileCheck, Library, Manifest
 from bot.library.lexical import LexicalIndex
 from bot.records import IngestReport, Paper
@@ -51,11 +54,14 @@ PARSE_CACHE = "parse-cache"  # the sightings of each corpus file as last read
 LEGACY_EMBEDDING_CACHE = ("embeddings.sqlite", "embeddings.sqlite-wal", "embeddings.sqlite-shm")
 LOCK = ".lock"
 UPLOADS = "uploads"  # files added through the web app
+STARS = "stars.json"  # the papers the user starred (bot.library.stars)
+USER_FILES_LOCK = ".user-files.lock"  # held while a user's file (stars) is changed
 JOURNAL = ".build-journal.json"  # the files a running (or killed) build may leave behind
 # What a library folder may hold before its first build is committed (a failed or killed
 # first ingest leaves these): anything else there belongs to someone else.
 _OWN_NAMES = frozenset({MANIFEST, LOCK, JOURNAL, f".{JOURNAL}.tmp", EMBEDDING_CACHE,
-                        PARSE_CACHE, UPLOADS, *LEGACY_EMBEDDING_CACHE})
+                        PARSE_CACHE, UPLOADS, STARS, USER_FILES_LOCK,
+                        *LEGACY_EMBEDDING_CACHE})
 _LOW_SPACE = 16 << 20  # a failed write with less free than this is taken for a full disk
 _REBUILD = "re-run `paperchat ingest` to rebuild it"
 _READ_BLOCK = 1 << 22
@@ -77,6 +83,7 @@ class Artifact:
     read: Callable[[Path], Any]  # raises LibraryError for a damaged file
     crc_checked: bool = True  # else by size and header only: see FileCheck
     folder: bool = False
+    optional: bool = False  # libraries written before it was kept have none
 
 
 def _write_papers(library: Library, path: Path) -> None:
@@ -112,6 +119,18 @@ def _read_lexical(path: Path) -> LexicalIndex:
         raise _damaged(path, exc) from None
 
 
+def _write_added(library: Library, path: Path) -> None:
+    assert library.added is not None
+    path.write_bytes(added.to_json(library.papers, library.added))
+
+
+def _read_added(path: Path) -> dict[str, dt.date]:
+    try:
+        return added.from_json(path.read_bytes())
+    except (ValueError, TypeError) as exc:
+        raise _damaged(path, exc) from None
+
+
 def _read_array(path: Path, dtype: type) -> np.ndarray:
     try:
         array = np.load(path, allow_pickle=False)
@@ -138,6 +157,8 @@ ARTIFACTS = (
              lambda path: _read_array(path, np.float32).ravel()),
     Artifact("lexical", "bm25", "BM25 index of the paper texts (bm25s; numpy arrays, JSON)",
              lambda library, path: library.lexical.write(path), _read_lexical, folder=True),
+    Artifact("added", "json", "when each paper first entered the library", _write_added,
+             _read_added, optional=True),
 )
 _UNCHECKED = frozenset(a.kind for a in ARTIFACTS if not a.crc_checked)
 
@@ -183,6 +204,8 @@ class LibraryStore:
         paths: dict[str, Path] = {}
         read: dict[str, Any] = {}
         for artifact in ARTIFACTS:  # each checked for being there just before it is read
+            if artifact.optional and artifact.kind not in manifest.files:
+                continue
             paths[artifact.kind] = self._artifact_path(manifest, artifact.kind)
             read[artifact.kind] = artifact.read(paths[artifact.kind])
         stored = read["papers"]
@@ -190,6 +213,8 @@ class LibraryStore:
                           lexical=read["lexical"], sentence_vectors=read["sentences"],
                           sentence_spans=read["spans"], hubness=read["hubness"],
                           manifest=manifest)
+        if "added" in read:
+            library.added = added.aligned(library.papers, read["added"], library.built_on)
         if problems := _disagreements(library, paths):
             raise LibraryError(f"{self.root}: files disagree ({'; '.join(problems)}); {_REBUILD}")
         return library
@@ -473,6 +498,46 @@ class LibraryStore:
             return False
         finally:
             temp.unlink(missing_ok=True)
+
+    def read_user_file(self, name: str, max_bytes: int) -> bytes | None:
+        """A small file of the user's own in the folder (the stars): None when there is
+        none. Builds never write or remove it."""
+        path = self.root / name
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(max_bytes + 1)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise LibraryError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        if len(data) > max_bytes:
+            raise LibraryError(f"{path} is over {max_bytes:,} bytes: it is not one this "
+                               "paperchat wrote; move it away to start it anew")
+        return data
+
+    def update_user_file(self, name: str, max_bytes: int,
+                         change: Callable[[bytes | None], bytes]) -> None:
+        """Read a user's file, change it and write it back, under a lock of its own (never
+        the build's: a star does not wait for an ingest): two processes changing it at once
+        both keep their change. The new file is written aside under a name of this process's
+        own and renamed over the old one, so a reader sees one whole file or the other."""
+        if not self.root.is_dir():
+            raise LibraryError(f"no library at {self.root}: run `paperchat ingest` first")
+        try:
+            lock_file = (self.root / USER_FILES_LOCK).open("a+")
+        except OSError as exc:
+            raise self.write_error(exc) from None
+        with lock_file as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # held for one small write: worth waiting for
+            try:
+                data = change(self.read_user_file(name, max_bytes))
+                temp = f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+                self._write(name, lambda p: p.write_bytes(data), temp=temp)
+                _fsync_dir(self.root)
+            except OSError as exc:
+                raise self.write_error(exc) from None
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def parse_cache(self) -> ParseCache:
         return ParseCache(self.root / PARSE_CACHE)

@@ -10,8 +10,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from bot.errors import LibraryError
 from bot.ingest import Corpus, expand_paths, fingerprint, ingest
+from bot.library import added
 from bot.library.build import build_library
 from bot.library.contents import Library
 from bot.library.store import LibraryStore
@@ -69,6 +72,7 @@ class LibraryBuild:
             corpus = ingest(self.files, self.layout, reporter=self.reporter,
                             parse_cache=self.store.parse_cache())
             library, embedded = self._embed_and_index(corpus, engine)
+            library.added = self._added_dates(library)
             self._commit(library, corpus)
         return library, embedded
 
@@ -91,6 +95,13 @@ class LibraryBuild:
                 and current.embedder_identity == embedder.identity else None)
         finally:
             cache.close()
+
+    def _added_dates(self, library: Library) -> np.ndarray:
+        """Each paper's first date in this folder: kept from the library this build
+        replaces (whatever model built it), today's for a paper new to it."""
+        current = self.current
+        return added.carried_over(library.papers, current.papers if current else None,
+                                  current.added if current else None, added.today())
 
     def _commit(self, library: Library, corpus: Corpus) -> None:
         # The files actually read (a refused file is no part of it), where they are.

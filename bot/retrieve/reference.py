@@ -10,6 +10,7 @@ import numpy as np
 from bot.ingest.merge import normalise_title
 from bot.ingest.sighting import normalise_arxiv_id, normalise_doi
 from bot.library.contents import Library
+from bot.records import Paper
 
 SAME_PAPER_COSINE = 0.98  # pasted text this close to a paper's own vector is that paper
 CLOSE_TITLE_RATIO = 0.9
@@ -47,3 +48,22 @@ def row_of_text(library: Library, text: str, vector: np.ndarray) -> int | None:
                 None, wanted, normalise_title(paper.title)).ratio() >= CLOSE_TITLE_RATIO:
             return int(row)
     return None
+
+
+def row_of_record(library: Library, record: Paper) -> int | None:
+    """The library's paper that a bibliography's record names: by arXiv id, DOI, cite key,
+    then title (case and punctuation ignored)."""
+    for found in (library.row_of_arxiv_id.get(record.arxiv_id or ""),
+                  library.row_of_doi.get(record.doi or ""),
+                  library.row_of_cite_key.get(record.cite_key or ""),
+                  library.row_of_title.get(normalise_title(record.title or "")
+                                           if record.title else "")):
+        if found is not None:
+            return found
+    return None
+
+
+def record_name(record: Paper) -> str:
+    """How a message names a bibliography's record."""
+    return (record.title or record.cite_key or (f"doi:{record.doi}" if record.doi else None)
+            or (f"arXiv:{record.arxiv_id}" if record.arxiv_id else None) or record.id)

@@ -57,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             + e["msg"].removeprefix("Value error, ") for e in exc.errors()))
     if getattr(args, "address", None) and args.settings.embedding.engine != "ray":
         parser.error("--address needs --engine ray")
+    if args.command == "similar" and not args.refs and not args.bib:
+        parser.error("similar: give REF or --bib FILE")
     if getattr(args, "format", None) and args.json:
         parser.error("--format and --json: choose one")
     if getattr(args, "dry_run", None) is False and args.json:
@@ -110,8 +112,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Ask a corpus of research papers a question; get an answer that cites them.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_command in (_serve_command, _ingest_command, _search_command, _ask_command,
-                        _chat_command, _similar_command, _papers_command, _eval_command,
-                        _mcp_command):
+                        _chat_command, _similar_command, _new_command, _star_commands,
+                        _papers_command, _eval_command, _mcp_command):
         add_command(commands)
     return parser
 
@@ -219,12 +221,40 @@ def _chat_command(commands: Commands) -> None:
 
 def _similar_command(commands: Commands) -> None:
     sub = _command(commands, "similar", _similar,
-                   "papers similar to a paper (id, arXiv id or title) or to pasted text")
-    sub.add_argument("ref", metavar="REF")
+                   "papers similar to a paper (id, arXiv id or title) or to pasted text; "
+                   "several papers (or --bib) are a set: papers like all of them")
+    sub.add_argument("refs", nargs="*", metavar="REF",
+                     help="a paper or a text; two or more papers are a set")
+    sub.add_argument("--bib", metavar="FILE",
+                     help="the papers of this bibliography (BibTeX, RIS, CSL-JSON, any format "
+                          "ingest reads) are the set, with any REFs")
     sub.add_argument("--aspect", choices=list(ASPECTS),
                      help="alike in one respect: their background, method or results "
                           "(sentences of that role compared; default: the whole texts)")
     _with_output(sub, k=5)
+
+
+def _new_command(commands: Commands) -> None:
+    sub = _command(commands, "new", _new,
+                   "what's new: papers added (or dated) since a day, ranked by closeness to "
+                   "--like papers, else to the starred ones, else newest first")
+    sub.add_argument("--since", required=True, metavar="DATE", help="YYYY-MM-DD")
+    sub.add_argument("--like", nargs="+", metavar="REF",
+                     help="rank by closeness to these papers (a set)")
+    _with_output(sub, k=20)
+
+
+def _star_commands(commands: Commands) -> None:
+    for name, run, help in (("star", _star, "star papers: kept in the library folder"),
+                            ("unstar", _unstar, "take papers' stars away")):
+        sub = _command(commands, name, run, help)
+        sub.add_argument("refs", nargs="+", metavar="REF",
+                         help="a paper's id, arXiv id, DOI, cite key or title")
+    sub = _command(commands, "stars", _stars, "list the starred papers, or export them")
+    sub.add_argument("--export", choices=[*EXPORTS, "ids"],
+                     help="print them for a reference manager (BibTeX, CSL-JSON, CSV) or as "
+                          "their ids, one a line")
+    sub.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
 def _papers_command(commands: Commands) -> None:
@@ -369,8 +399,59 @@ def _search(args: argparse.Namespace, filters: Filters | None) -> int:
 
 
 def _similar(args: argparse.Namespace, filters: Filters | None) -> int:
-    hits = _open(args).similar(args.ref, k=args.k, filters=filters, aspect=args.aspect)
+    bot = _open(args)
+    refs: str | list[str] = args.refs[0] if len(args.refs) == 1 and not args.bib else args.refs
+    if args.bib:
+        found = bot.references_in(args.bib)
+        if found.missing:
+            print(f"paperchat: note: {_entries(len(found.missing))} of {args.bib} name no paper "
+                  f"of the library, left out (first: {found.missing[0][:120]})",
+                  file=sys.stderr)
+        refs = [*args.refs, *found]
+    hits = bot.similar(refs, k=args.k, filters=filters, aspect=args.aspect)
     _print_hits(hits, args.json)
+    return 0
+
+
+def _entries(count: int) -> str:
+    return "1 entry" if count == 1 else f"{count} entries"
+
+
+def _new(args: argparse.Namespace, filters: Filters | None) -> int:
+    hits = _open(args).new(args.since, k=args.k, like=args.like, filters=filters)
+    _print_hits(hits, args.json)
+    return 0
+
+
+def _star(args: argparse.Namespace, _: Filters | None) -> int:
+    bot = _open(args)
+    for ref in args.refs:
+        paper = bot.star(ref)
+        print(f"starred   {paper.id:<18} {paper.display_title}")
+    return 0
+
+
+def _unstar(args: argparse.Namespace, _: Filters | None) -> int:
+    bot = _open(args)
+    for ref in args.refs:
+        paper = bot.unstar(ref)
+        print(f"unstarred {paper.id:<18} {paper.display_title}")
+    return 0
+
+
+def _stars(args: argparse.Namespace, _: Filters | None) -> int:
+    papers = _open(args).starred
+    if args.export == "ids":
+        text = "".join(f"{p.id}\n" for p in papers)
+    elif args.export:
+        text = EXPORTS[args.export].write(papers)
+    else:
+        text = "".join(f"{p.id:<18} {p.year or '':<4} {p.display_title}\n" for p in papers)
+        text += f"{len(papers)} starred papers\n"
+    if args.output:
+        Path(args.output).expanduser().write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
     return 0
 
 
@@ -462,8 +543,9 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
     if not hits:
         print("no papers match")
     for i, h in enumerate(hits, start=1):
+        added = f"  added {h.added.isoformat()}" if h.added else ""
         print(f"{i:>2}. {h.score:.3f}  {h.paper.display_title} ({h.paper.year_label})  "
-              f"[{h.paper.id}]")
+              f"[{h.paper.id}]{added}")
         if h.evidence:
             print(f"           “{h.evidence}”")
 
