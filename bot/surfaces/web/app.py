@@ -43,6 +43,9 @@ mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius
 .similar-actions { flex-wrap: wrap; gap: 6px; }
 .similar-actions > button { flex: 0 0 auto; width: auto; min-width: 0; }
 .new-when { font-variant-numeric: tabular-nums; }
+/* A set's choice and its button: the button as tall as a button, level with the box. */
+.set-row { align-items: flex-end; }
+.set-row > button { flex-grow: 0; align-self: flex-end; margin-bottom: 4px; }
 #added-report { overflow-wrap: anywhere; }
 """ + PAPERS_CSS
 # A click on [n] scrolls its card into view and flashes it, instead of following the link

@@ -124,7 +124,7 @@ def new_card(app: ChatApp, hit: Hit, reference: Reference | None) -> str:
         evidence = shared_evidence(reference, *paper_sentences(bot.library, hit.paper.id))
     card = render_similar_card(hit, evidence, reference.named if reference else "",
                                bot.templates)
-    when = when_line(hit.paper, bot.added(hit.paper.id))
+    when = when_line(hit.paper, hit.added)
     badge = match_badge(hit.relevance)
     # The card's match line says when, then how close (when the order is by closeness).
     return card.replace(badge, f"{when} · {badge}" if reference is not None else when, 1)

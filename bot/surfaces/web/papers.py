@@ -115,7 +115,7 @@ class PapersTab:
             query = gr.Textbox(label=SEARCH_LABEL, elem_id="papers-search",
                                placeholder="e.g. mixture of depths · Santoro · 2018")
             gr.Markdown(HELP)
-            with gr.Row(equal_height=True):
+            with gr.Row(elem_classes=["set-row"]):
                 self.set_choice = gr.Dropdown(
                     paper_choices(self.app.bot.papers), value=[], label=SET_LABEL,
                     multiselect=True, filterable=True, max_choices=MAX_SET, scale=4,

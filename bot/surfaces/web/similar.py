@@ -38,6 +38,7 @@ from bot.library.sentences import split_sentences
 from bot.paperbot import PaperBot
 from bot.records import Hit, Paper
 from bot.retrieve.aspects import role_rows
+from bot.retrieve.sets import MAX_SET
 from bot.surfaces.export import EXPORTS
 from bot.surfaces.text import as_written
 from bot.surfaces.web.common import export_files, tell
@@ -79,9 +80,8 @@ ASPECT_PHRASES = {Role.BACKGROUND: "with a background", Role.METHOD: "with a met
 CARD_ASPECTS = [("Similar method", Role.METHOD), ("Similar result", Role.RESULT)]
 NO_RESULTS = "*No similar papers found.*"
 EXPORT_HINT = "*Add papers to an export with “Add to export” on their cards.*"
-# A set of papers to find papers like: at most this many (the API's own bound), their
-# sentences compared with a card's up to MAX_SET_SENTENCES; the summary names a few.
-MAX_SET = 200
+# A set of papers to find papers like: at most MAX_SET (PaperBot's bound), their sentences
+# compared with a card's up to MAX_SET_SENTENCES; the summary names a few.
 MAX_SET_SENTENCES = 240
 SET_TITLES_SHOWN = 5
 BIBLIOGRAPHY_TYPES = [".bib", ".ris", ".json", ".csv", ".txt"]
@@ -133,7 +133,7 @@ class SimilarTab:
                                                 filterable=True, value=None)
                 self.k_similar = gr.Slider(1, 20, value=5, step=1, label="How many")
             self.pasted = gr.Textbox(label="…or paste a title or an abstract", lines=3)
-            with gr.Row(equal_height=True):
+            with gr.Row(elem_classes=["set-row"]):
                 self.members = gr.Dropdown(
                     paper_choices(papers), label="…or papers like a set of them", value=[],
                     multiselect=True, filterable=True, max_choices=MAX_SET, scale=4,
