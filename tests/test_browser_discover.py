@@ -220,8 +220,9 @@ def test_a_bibliographys_entries_are_the_set_and_those_missing_are_named(app_pag
                                                                          tmp_path):
     page = app_page.page
     members = [seed_bot.get(CHOSEN), seed_bot.get(SYNTHETIC_RETURNS)]
-    stranger = ("@article{nobody2020,\n  title = {A Paper This Library Has Never Seen},\n"
-                "  author = {Nobody, Ann},\n  year = {2020}\n}\n")
+    stranger = ("@article{nobody2020,\n  title = {A Paper This Library Has Never Seen "
+                "<img src=x onerror=window.pwned=1>},\n  author = {Nobody, Ann},\n"
+                "  year = {2020}\n}\n")
     bib = tmp_path / "reading-list.bib"
     bib.write_text(to_bibtex(members) + "\n" + stranger, encoding="utf-8")
     open_tab(page, "Similar papers")
@@ -229,8 +230,10 @@ def test_a_bibliographys_entries_are_the_set_and_those_missing_are_named(app_pag
         page.get_by_role("button", name="Use a bibliography's papers").click()
     chooser.value.set_files(str(bib))
     expect(summary(page)).to_contain_text("papers like the set of 2:")
-    expect(page.get_by_text("1 of the file's entries are not in the library",
-                            exact=False)).to_be_visible()
+    told = page.get_by_text("1 of the file's entries are not in the library", exact=False)
+    expect(told).to_be_visible()
+    expect(told).to_contain_text("Never Seen <img src=x")  # the file's words, as text
+    assert page.evaluate("window.pwned") is None
     expect(page.locator("#similar-set")).to_contain_text(CHOSEN)
     assert not {CHOSEN, SYNTHETIC_RETURNS} & set(titles(page))
     shot(page, "discover-set-from-bib", full_page=False)

@@ -35,6 +35,7 @@ from bot.surfaces.web.similar import (
     WHOLE,
     Reference,
     match_badge,
+    not_in_library,
     paper_sentences,
     reference_of,
     reference_of_set,
@@ -231,3 +232,20 @@ def test_a_bad_day_or_paper_is_a_message(library_copy):
     assert summary == "*Nothing was added or dated since 2999-01-01.*" and cards == []
     skipped = app.toggle_star("no such paper")  # a message; the stars left as they were
     assert skipped == gr.skip() and app.starred_ids() == []
+
+
+def test_a_bibliographys_missing_entries_are_named_as_text():
+    told = not_in_library([HOSTILE] + [f"Entry {i}" for i in range(6)])
+    assert told.startswith("7 of the file's entries are not in the library: &lt;img")
+    assert "<" not in told and told.endswith(" and 2 more")
+
+
+def test_a_bibliography_that_names_no_paper_is_told_by_its_name_not_its_path(seed_bot,
+                                                                            tmp_path):
+    bib = tmp_path / "unknown.bib"
+    bib.write_text("@article{x1,\n  title = {Nothing Here},\n  year = {2020}\n}\n")
+    tab = ChatApp(seed_bot).similar
+    with pytest.warns(UserWarning) as told:  # gr.Warning, outside a page
+        assert len(tab.members_of_file(str(bib), 5, WHOLE)) == 6
+    message = str(told[0].message)
+    assert "unknown.bib" in message and str(tmp_path) not in message, message

@@ -1,6 +1,6 @@
 """The What's new tab: the papers added to the library (or dated) since a day, ranked by
 closeness to papers the person names, else to the papers they starred, else newest first
-(`PaperBot.new`); each as a Similar-tab card with the day it was added and its date. Below
+(`PaperBot.new`); each as a Similar-tab card with the day it was added and its date. Above
 them, the starred papers, listed and downloadable in every format of `EXPORTS`.
 
 Stars are kept in the library folder (`PaperBot.star`), so they belong to the library and
@@ -64,6 +64,8 @@ class NewTab:
             self.like = gr.Dropdown(paper_choices(papers), value=[], label=LIKE_LABEL,
                                     multiselect=True, filterable=True, max_choices=MAX_SET,
                                     elem_id="new-like")
+            # The stars, above the results: on a phone, twenty cards are a long way down.
+            gr.render(inputs=self.app.starred)(self.stars_area)
             button = gr.Button("Show what's new", variant="primary")
             self.summary = gr.Markdown(elem_id=SUMMARY_ID)
             self.cards = gr.State([])  # [paper id, card Markdown] pairs
@@ -71,7 +73,6 @@ class NewTab:
                 trigger(self.find, [self.since, self.k, self.like], [self.summary, self.cards],
                         api_visibility="private")
             gr.render(inputs=[self.cards, self.app.starred])(self.card_list)
-            gr.render(inputs=self.app.starred)(self.stars_area)
 
     def find(self, since, k, like):
         """The summary above the cards, and the cards: [paper id, Markdown] pairs."""

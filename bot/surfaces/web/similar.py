@@ -22,7 +22,9 @@ list of paper ids in the session), downloadable in every format of `EXPORTS`.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -31,7 +33,7 @@ import numpy as np
 
 from bot.answer.extractive import match_of
 from bot.answer.templates import Templates, escape_markdown
-from bot.errors import QueryError
+from bot.errors import PaperchatError, QueryError
 from bot.library.contents import Library
 from bot.library.roles import Role, role_scores
 from bot.library.sentences import split_sentences
@@ -214,6 +216,8 @@ class SimilarTab:
             if file is None:
                 raise QueryError("No file was uploaded.")
             found = self.app.bot.references_in(file)
+        except PaperchatError as exc:  # it names the file: by its name, not the server's path
+            return tell(QueryError(str(exc).replace(str(file), Path(file).name)), outputs=6)
         except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
             return tell(exc, outputs=6)
         members = list(found.ids)[:MAX_SET]
@@ -380,11 +384,12 @@ def set_summary(bot: PaperBot, members: list[str]) -> str:
 
 
 def not_in_library(missing: list[str]) -> str:
-    """The bibliography's entries the library lacks, named (the first few)."""
+    """The bibliography's entries the library lacks, named (the first few), for a message:
+    Gradio shows a message as HTML, so the file's words are escaped into it."""
     named = "; ".join(as_written(str(entry))[:80] for entry in missing[:SET_TITLES_SHOWN])
     more = len(missing) - SET_TITLES_SHOWN
-    return (f"{len(missing)} of the file's entries are not in the library: {named}"
-            + (f" and {more} more" if more > 0 else ""))
+    return html.escape(f"{len(missing)} of the file's entries are not in the library: {named}"
+                       + (f" and {more} more" if more > 0 else ""), quote=False)
 
 
 # -- the cards ------------------------------------------------------------------------------
