@@ -289,7 +289,8 @@ def test_the_openapi_schema_lists_every_route_and_names_its_models(api):
     routes = {(path, method) for path, methods in schema["paths"].items() for method in methods}
     assert routes == {("/search", "get"), ("/ask", "post"), ("/similar", "get"),
                       ("/papers", "get"), ("/papers/{ref}", "get"),
-                      ("/papers/{ref}/bibtex", "get"), ("/health", "get")}
+                      ("/papers/{ref}/bibtex", "get"), ("/health", "get"), ("/new", "get"),
+                      ("/stars", "get"), ("/stars/{ref}", "put"), ("/stars/{ref}", "delete")}
     named = set(schema["components"]["schemas"])
     assert {"Answer", "Citation", "Hit", "Paper", "AskRequest", "FilterFields", "Turn",
             "PaperPage", "Health", "ErrorBody"} <= named

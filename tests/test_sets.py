@@ -11,6 +11,7 @@ import pytest
 from bot import Filters, PaperBot, QueryError, References
 from bot.retrieve.sets import MAX_SET
 from bot.surfaces.cli import main
+from tests.helpers.mcp_session import mcp_session
 
 SYNTHETIC_RETURNS = "Synthetic Returns for Long-Term Credit Assignment"
 MODEL_FREE_PLANNING = "An investigation of model-free planning"
@@ -264,3 +265,46 @@ def test_the_readmes_reading_list_example_runs(capsys, seed_library_dir, isolate
     assert not any(SYNTHETIC_RETURNS in line or MODEL_FREE_PLANNING in line for line in out[:5])
     assert all("|" in line for line in out[3:5])
     assert out[5] == "1 found; not in the library: ['A Paper Not in This Library']"
+
+
+# -- MCP and REST ---------------------------------------------------------------------------
+
+def test_mcp_similar_papers_takes_a_set_and_an_aspect(seed_bot):
+    with mcp_session(seed_bot) as session:
+        schema = session.tools()["similar_papers"].input_schema["properties"]
+        assert {"ref", "k", "aspect"} <= set(schema)
+        assert ["background", "method", "result"] in [
+            option.get("enum") for option in schema["aspect"].get("anyOf", [schema["aspect"]])]
+        members = [SYNTHETIC_RETURNS, MODEL_FREE_PLANNING]
+        found = session.ok("similar_papers", ref=members, k=4, aspect="method")
+        expected = seed_bot.similar(members, k=4, aspect="method")
+        assert [h["paper"]["id"] for h in found["hits"]] == ids(expected)
+        assert [h["evidence"] for h in found["hits"]] == [h.evidence for h in expected]
+        single = session.ok("similar_papers", ref=RELATIONAL_RNN, k=3)
+        assert [h["paper"]["id"] for h in single["hits"]] == ids(
+            seed_bot.similar(RELATIONAL_RNN, k=3))
+        assert "no paper 'Teapots'" in session.error("similar_papers",
+                                                     ref=[SYNTHETIC_RETURNS, "Teapots"])
+        assert "the set of papers is empty" in session.error("similar_papers", ref=[])
+        assert "aspect" in session.error("similar_papers", ref=RELATIONAL_RNN,
+                                         aspect="colour")
+
+
+def test_rest_similar_takes_several_refs_and_an_aspect(server, seed_bot):
+    import httpx
+
+    api = server + "api/v1"
+    members = [SYNTHETIC_RETURNS, MODEL_FREE_PLANNING]
+    reply = httpx.get(f"{api}/similar", params=[("ref", r) for r in members] + [
+        ("k", 3), ("aspect", "result")], timeout=60)
+    assert reply.status_code == 200, reply.text
+    assert [h["paper"]["id"] for h in reply.json()] == ids(
+        seed_bot.similar(members, k=3, aspect="result"))
+    single = httpx.get(f"{api}/similar", params={"ref": RELATIONAL_RNN, "k": 3}, timeout=60)
+    assert [h["paper"]["id"] for h in single.json()] == ids(seed_bot.similar(RELATIONAL_RNN, k=3))
+    unknown = httpx.get(f"{api}/similar", params=[("ref", SYNTHETIC_RETURNS), ("ref", "Teapots")],
+                        timeout=60)
+    assert unknown.status_code == 400 and "no paper 'Teapots'" in unknown.json()["detail"]
+    bad = httpx.get(f"{api}/similar", params={"ref": RELATIONAL_RNN, "aspect": "colour"},
+                    timeout=60)
+    assert bad.status_code == 422 and "aspect" in bad.json()["detail"]

@@ -166,3 +166,27 @@ def test_paperchat_star_unknown_is_one_line(capsys, library_copy):
     code, out, err = run(capsys, "star", "Teapots", "--index", str(library_copy))
     assert code == 1 and err.startswith("paperchat: error: no paper 'Teapots'")
     assert err.count("\n") == 1
+
+
+# -- REST -----------------------------------------------------------------------------------
+
+def test_rest_stars(library_copy, serve):
+    import httpx
+
+    bot = PaperBot.open(library_copy)
+    api = serve(bot) + "api/v1"
+    with httpx.Client(base_url=api, timeout=60) as client:
+        assert client.get("/stars").json() == []
+        starred = client.put(f"/stars/{SYNTHETIC_RETURNS}")
+        assert starred.status_code == 200 and starred.json()["title"] == SYNTHETIC_RETURNS
+        assert client.put("/stars/2403.05530").status_code == 200
+        assert [p["id"] for p in client.get("/stars").json()] == [
+            bot.get(SYNTHETIC_RETURNS).id, "2403.05530"]
+        assert ids(PaperBot.open(library_copy).starred) == [bot.get(SYNTHETIC_RETURNS).id,
+                                                             "2403.05530"]
+        gone = client.delete("/stars/arXiv:2403.05530")
+        assert gone.status_code == 200 and gone.json()["id"] == "2403.05530"
+        missing = client.put("/stars/Teapots")
+        assert missing.status_code == 404 and "no paper 'Teapots'" in missing.json()["detail"]
+        assert client.delete("/stars/Teapots").status_code == 404
+        assert [p["id"] for p in client.get("/stars").json()] == [bot.get(SYNTHETIC_RETURNS).id]

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import shlex
 import shutil
+import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
+from conftest import REPO
 
 from bot import Filters, PaperBot, QueryError
 from bot.library import added as added_module
 from bot.library.store import EMBEDDING_CACHE, MANIFEST
 from bot.paperbot import SEED_DIR
 from bot.surfaces.cli import main
+from tests.helpers.mcp_session import mcp_session
 
 SYNTHETIC_RETURNS = "Synthetic Returns for Long-Term Credit Assignment"
 MODEL_FREE_PLANNING = "An investigation of model-free planning"
@@ -207,3 +213,100 @@ def test_paperchat_new_bad_date_is_one_line(capsys, seed_library_dir):
     assert code == 1 and out == ""
     assert err == ("paperchat: error: since must be a date written YYYY-MM-DD, such as "
                    "2025-03-01, not 'last week'\n")
+
+
+# -- MCP and REST ---------------------------------------------------------------------------
+
+def test_mcp_whats_new(dated_library):
+    bot = PaperBot.open(dated_library)
+    with mcp_session(bot) as session:
+        tool = session.tools()["whats_new"]
+        assert tool.input_schema["required"] == ["since"] and tool.annotations.read_only_hint
+        found = session.ok("whats_new", since="2025-06-01", like=[SYNTHETIC_RETURNS], k=2)
+        expected = bot.new("2025-06-01", k=2, like=[SYNTHETIC_RETURNS])
+        assert [h["paper"]["id"] for h in found["hits"]] == ids(expected)
+        assert found["hits"][0]["added"] == ADDED.isoformat()
+        text = session.call("whats_new", since="2025-06-01").content[0].text
+        assert f"added to the library {ADDED.isoformat()}" in text
+        assert "since must be a date" in session.error("whats_new", since="soon")
+
+
+def test_rest_new(dated_library, serve):
+    bot = PaperBot.open(dated_library)
+    api = serve(bot) + "api/v1"
+    reply = httpx.get(f"{api}/new", params=[("since", "2025-06-01"), ("like", SYNTHETIC_RETURNS),
+                                            ("like", MODEL_FREE_PLANNING), ("k", 3)], timeout=60)
+    assert reply.status_code == 200, reply.text
+    assert [h["paper"]["id"] for h in reply.json()] == ids(
+        bot.new("2025-06-01", k=3, like=[SYNTHETIC_RETURNS, MODEL_FREE_PLANNING]))
+    assert reply.json()[0]["added"] == ADDED.isoformat()
+    newest = httpx.get(f"{api}/new", params={"since": "2024-01-01", "year_to": 2019},
+                       timeout=60).json()
+    assert newest and all(h["paper"]["date"] < "2020" for h in newest)
+    bad = httpx.get(f"{api}/new", params={"since": "tomorrow"}, timeout=60)
+    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.json()["detail"]
+
+
+# -- the README -----------------------------------------------------------------------------
+
+def readme_section(title: str) -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return text.split(f"### {title}\n", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+
+
+SECTION = "What's new, and stars"
+
+
+def test_the_readmes_whats_new_example_runs(capsys, seed_library_dir, tmp_path, monkeypatch):
+    from bot.settings import get_settings
+
+    shutil.copytree(seed_library_dir, get_settings().library_dir)  # built: nothing to embed
+    (example,) = re.findall(r"```python\n(.*?)```", readme_section(SECTION), flags=re.DOTALL)
+    exec(compile(example, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"['{SYNTHETIC_RETURNS}']" and len(out) == 1 + 3 + 3
+    assert all(line.startswith(dt.date.today().isoformat()) for line in out[1:4])
+    assert PaperBot.open(get_settings().library_dir).starred == []
+
+
+def test_the_readmes_commands_run(capsys, library_copy, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reading.bib").write_text(
+        f"@article{{a, title = {{{SYNTHETIC_RETURNS}}}}}\n"
+        f"@article{{b, title = {{{MODEL_FREE_PLANNING}}}}}\n", encoding="utf-8")
+    commands, _curl = re.findall(r"```bash\n(.*?)```", readme_section(SECTION), flags=re.DOTALL)
+    outputs = []
+    for line in commands.strip().splitlines():
+        words = shlex.split(line)
+        assert words[0] == "paperchat"
+        code = main([*words[1:], "--index", str(library_copy)])
+        out, err = capsys.readouterr()
+        assert code == 0, (line, err)
+        outputs.append(out)
+    assert "Relational recurrent neural networks" not in outputs[-1]
+    assert SYNTHETIC_RETURNS in outputs[-1] and outputs[-1].endswith("1 starred papers\n")
+    assert len(json.loads(outputs[4])) == 20
+    assert (tmp_path / "starred.bib").read_text().count("@") == 2
+
+
+def test_the_readmes_curl_examples_run(library_copy, serve, tmp_path):
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("the README's examples run curl")
+    url = serve(PaperBot.open(library_copy)).rstrip("/")
+    _commands, examples = re.findall(r"```bash\n(.*?)```", readme_section(SECTION),
+                                     flags=re.DOTALL)
+    outputs = []
+    for line in examples.strip().splitlines():
+        words = [w.replace("http://127.0.0.1:7860", url) for w in shlex.split(line)]
+        assert words[0] == "curl"
+        done = subprocess.run([curl, "--silent", "--show-error", "--fail-with-body", *words[1:]],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (line, done.stdout, done.stderr)
+        outputs.append(json.loads(done.stdout))
+    similar, starred, stars, new, unstarred = outputs
+    assert len(similar) == 3 and starred["id"] == "2403.05530"
+    assert [p["id"] for p in stars] == ["2403.05530"]
+    assert len(new) == 3 and all(h["paper"]["id"] != "2403.05530" for h in new)
+    assert unstarred["id"] == "2403.05530"
+    assert PaperBot.open(library_copy).starred == []

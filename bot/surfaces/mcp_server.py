@@ -1,5 +1,5 @@
 """The library for assistants: a Model Context Protocol (MCP) server, on the official SDK's
-`MCPServer`, with six tools over PaperBot (`TOOLS`).
+`MCPServer`, with seven tools over PaperBot (`TOOLS`).
 
 `paperchat mcp` serves it over stdio, what desktop assistants launch (stdout is the protocol:
 logs and notes go to stderr); `paperchat serve --mcp` serves the same tools over streamable
@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.errors import PaperchatError
 from bot.paperbot import PaperBot
 from bot.records import Answer, Hit, Layout, Paper, RefusedFile, Turn
+from bot.retrieve.sets import MAX_SET
 from bot.surfaces.export import EXPORTS
 from bot.surfaces.inputs import filters_of, paper_of, turns_of
 from bot.surfaces.login import LoginGuard
@@ -58,6 +59,7 @@ Category = Annotated[str | None, Field(description="An arXiv category such as cs
 HasCode = Annotated[bool | None, Field(description="Only papers with (true) or without (false) "
                                                    "code.")]
 ExportFormat = Literal["bibtex", "csl-json"]
+Aspect = Literal["background", "method", "result"]
 
 
 def k_papers(default: int) -> object:
@@ -144,15 +146,37 @@ class LibraryTools:
                                         history=turns_of(history))
         return _result(_answer_text(answer), answer)
 
-    def similar_papers(self, ref: Annotated[str, Field(
+    def similar_papers(self, ref: Annotated[str | list[str], Field(
                            description="A paper's id, arXiv id, DOI, cite key or title, or a "
-                                       "pasted abstract or passage.")],
-                       k: Annotated[int, k_papers(5)] = 5) -> Annotated[CallToolResult, Hits]:
+                                       "pasted abstract or passage; or a list of papers (a "
+                                       "reading list), for papers like all of them.")],
+                       k: Annotated[int, k_papers(5)] = 5,
+                       aspect: Annotated[Aspect | None, Field(
+                           description="Alike in one respect only: their background, their "
+                                       "method or their results (default: the whole text).")
+                       ] = None) -> Annotated[CallToolResult, Hits]:
         """Papers of the library like one paper (named by id, arXiv id, DOI, cite key or
-        title) or like a pasted text; the paper itself is never among them. Use it for
-        "more like this" and related work."""
+        title), like a pasted text, or like a list of papers; those papers are never among
+        them. Use it for "more like this", "more like these" and related work; with an
+        aspect, for papers with a similar method (or background, or results)."""
         with _tool_errors():
-            hits = self.current().similar(ref, k=k)
+            hits = self.current().similar(ref, k=k, aspect=aspect)
+        return _result(_hits_text(hits), Hits(hits=hits))
+
+    def whats_new(self, since: Annotated[str, Field(
+                      description="The first day, YYYY-MM-DD: papers added to the library "
+                                  "or dated on or after it.")],
+                  like: Annotated[list[str] | None, Field(
+                      max_length=MAX_SET,
+                      description="Papers (ids, arXiv ids, DOIs, cite keys or titles) to "
+                                  "rank the new papers by closeness to; default: the papers "
+                                  "the user starred, else newest first.")] = None,
+                  k: Annotated[int, k_papers(20)] = 20) -> Annotated[CallToolResult, Hits]:
+        """What is new in the library since a day: papers added (or dated) since then,
+        closest first to the papers given or to the user's starred papers, each with the
+        day it entered the library. Use it for "what's new since …" and to catch up."""
+        with _tool_errors():
+            hits = self.current().new(since, k=k, like=like)
         return _result(_hits_text(hits), Hits(hits=hits))
 
     def get_paper(self, id: Annotated[str, Field(
@@ -189,8 +213,8 @@ class LibraryTools:
 
 
 # Every tool, by name; none changes the library, so each is marked read-only.
-TOOLS: tuple[str, ...] = ("search_papers", "ask_library", "similar_papers", "get_paper",
-                          "export_citations", "library_info")
+TOOLS: tuple[str, ...] = ("search_papers", "ask_library", "similar_papers", "whats_new",
+                          "get_paper", "export_citations", "library_info")
 
 
 def build_server(current: Callable[[], PaperBot]) -> MCPServer:
@@ -247,6 +271,8 @@ def _hits_text(hits: list[Hit]) -> str:
         paper = hit.paper
         lines.append(f"{i}. {paper.display_title} — {paper.author_line} ({paper.year_label}) "
                      f"[id {paper.id}]")
+        if hit.added:
+            lines.append(f"   added to the library {hit.added.isoformat()}")
         if hit.evidence:
             lines.append(f"   “{hit.evidence}”")
     return "\n".join(lines)

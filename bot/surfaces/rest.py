@@ -145,6 +145,9 @@ def _filters(year_from: int | None = None, year_to: int | None = None,
 QueryFilters = Annotated[Filters | None, Depends(_filters)]
 PaperRef = Annotated[str, Path(description="The paper's id, arXiv id, DOI, cite key or title.")]
 HowMany = Annotated[int, Query(description="How many papers (1 to 1000).")]
+AspectParameter = Annotated[Literal["background", "method", "result"] | None, Query(
+    description="Alike in one respect: background, method or result (default: the whole "
+                "text).")]
 ERRORS = {code: {"model": ErrorBody, "description": what} for code, what in (
     (400, "A question or reference that cannot be answered as given"),
     (401, "The server requires a login"),
@@ -182,13 +185,47 @@ def rest_app(current_bot: Callable[[], PaperBot]) -> FastAPI:
 
     @router.get("/similar", response_model=list[Hit], tags=["papers"])
     def similar(filters: QueryFilters,
-                ref: Annotated[str, Query(description="A paper id, arXiv id, DOI, cite key, "
-                                                      "title, or any text.")],
-                k: HowMany = 5
+                ref: Annotated[list[str], Query(
+                    description="A paper id, arXiv id, DOI, cite key, title, or any text; "
+                                "repeated (`ref=…&ref=…`), papers: a set, a reading list.")],
+                k: HowMany = 5, aspect: AspectParameter = None
                 ) -> list[Hit]:
-        """Papers like the one named (never that paper itself), or like the text given."""
+        """Papers like the one named (never that paper itself), like the text given, or like
+        all the papers named (none of them); with an aspect, alike in that respect."""
         with searches:
-            return current_bot().similar(ref, k=k, filters=filters)
+            return current_bot().similar(ref[0] if len(ref) == 1 else ref, k=k,
+                                         filters=filters, aspect=aspect)
+
+    @router.get("/new", response_model=list[Hit], tags=["papers"])
+    def new(filters: QueryFilters,
+            since: Annotated[str, Query(description="The first day, YYYY-MM-DD.")],
+            like: Annotated[list[str] | None, Query(
+                description="Papers to rank by closeness to (repeated); default: the "
+                            "starred papers, else newest first.")] = None,
+            k: HowMany = 20) -> list[Hit]:
+        """What's new: papers added to the library (or dated) on or after `since`, each with
+        the day it was added (`added`)."""
+        with searches:
+            return current_bot().new(since, k=k, like=like, filters=filters)
+
+    @router.get("/stars", response_model=list[Paper], tags=["stars"])
+    def stars() -> list[Paper]:
+        """The papers the user starred, oldest star first."""
+        return current_bot().starred
+
+    @router.put("/stars/{ref:path}", response_model=Paper, tags=["stars"],
+                responses={404: {"model": ErrorBody, "description": "No such paper"}})
+    def star(ref: PaperRef) -> Paper:
+        """Star a paper (kept in the library folder); starring it again changes nothing."""
+        bot = current_bot()
+        return bot.star(paper_of(bot, ref).id)
+
+    @router.delete("/stars/{ref:path}", response_model=Paper, tags=["stars"],
+                   responses={404: {"model": ErrorBody, "description": "No such paper"}})
+    def unstar(ref: PaperRef) -> Paper:
+        """Take a paper's star away (a paper without one: nothing changes)."""
+        bot = current_bot()
+        return bot.unstar(paper_of(bot, ref).id)
 
     @router.get("/papers", response_model=PaperPage, tags=["papers"])
     def papers(filters: QueryFilters, page: Annotated[PageQuery, Query()]) -> PaperPage:
