@@ -58,7 +58,13 @@ class AddTab:
         chat, papers = app.chat, app.papers
         return [app.header, app.similar.paper_choice, papers.table, *papers.export_buttons,
                 papers.report_summary, papers.report_text, chat.category, chat.year_from,
-                chat.year_to, chat.examples, chat.chatbot]
+                chat.year_to, chat.examples, chat.chatbot, *self.paper_sets]
+
+    @property
+    def paper_sets(self) -> list[gr.components.Component]:
+        """The choices of several papers (a set, the papers to rank new ones by)."""
+        app = self.app
+        return [app.similar.members, app.papers.set_choice, app.new.like]
 
     def library_shown(self) -> tuple:
         """The library as it is now (`self.app.bot`) in every one of `library_outputs`; the
@@ -71,7 +77,8 @@ class AddTab:
                 gr.Dropdown(choices=[ANY, *categories(bot.papers)]),
                 gr.Dropdown(choices=years), gr.Dropdown(choices=years),
                 gr.Dataset(samples=example_samples(bot.papers)),
-                gr.Chatbot(placeholder=chat_placeholder(bot.papers)))
+                gr.Chatbot(placeholder=chat_placeholder(bot.papers)),
+                *(gr.Dropdown(choices=paper_choices(bot.papers)) for _ in self.paper_sets))
 
     def add(self, files: list[str] | None, names: list[str | None] | None,
             progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's idiom)

@@ -16,7 +16,8 @@ from bot.surfaces.login import LoginGuard
 from bot.surfaces.uploads import UploadDesk
 from bot.surfaces.web.add import AddTab, header
 from bot.surfaces.web.chat import ANSWER_ANCHOR, ASK_CONCURRENCY, CITATION_ANCHOR, ChatTab
-from bot.surfaces.web.common import turns_from, user_errors
+from bot.surfaces.web.common import STAR, STARRED, tell, turns_from, user_errors
+from bot.surfaces.web.new import NewTab
 from bot.surfaces.web.papers import PAPERS_CSS, PapersTab
 from bot.surfaces.web.similar import SimilarTab
 
@@ -38,6 +39,13 @@ mark { background-color: rgba(250, 204, 21, 0.35); color: inherit; border-radius
                                    border-radius: 999px; padding: 2px 12px; }
 .answer-cards > .label-wrap { text-align: left; }
 .copy-answer.copied::after { content: " ✓"; }
+/* A card's actions wrap on a narrow screen, each as wide as its words. */
+.similar-actions { flex-wrap: wrap; gap: 6px; }
+.similar-actions > button { flex: 0 0 auto; width: auto; min-width: 0; }
+.new-when { font-variant-numeric: tabular-nums; }
+/* A set's choice and its button: the button as tall as a button, level with the box. */
+.set-row { align-items: flex-end; }
+.set-row > button { flex-grow: 0; align-self: flex-end; margin-bottom: 4px; }
 #added-report { overflow-wrap: anywhere; }
 """ + PAPERS_CSS
 # A click on [n] scrolls its card into view and flashes it, instead of following the link
@@ -87,23 +95,55 @@ class ChatApp:
         self.bot = bot
         self.desk = UploadDesk(max_bytes=int(bot.settings.server.max_upload_mb * 1e6))
         self.chat, self.similar = ChatTab(self), SimilarTab(self)
-        self.papers, self.add = PapersTab(self), AddTab(self)
+        self.papers, self.new, self.add = PapersTab(self), NewTab(self), AddTab(self)
 
     def build(self) -> gr.Blocks:
         papers = self.bot.papers
         with gr.Blocks(title="paperchat", analytics_enabled=False) as app:
             self.header = gr.Markdown(header(papers))
+            # The ids of the starred papers, as this page shows them (bot/surfaces/web/new.py).
+            self.starred = gr.State(self.starred_ids())
             with gr.Tabs() as self.tabs:
                 self.chat.build(papers)
                 self.similar.build(papers)
                 self.papers.build()
+                self.new.build(papers)
                 self.add.build()
             # The page is built once, from the library as it was; each page load shows the
             # library as it is now (papers added since, by this tab or another).
             app.load(self.add.library_shown, None, self.add.library_outputs,
                      show_progress="hidden", api_visibility="private")
+            app.load(self.starred_ids, None, self.starred, show_progress="hidden",
+                     api_visibility="private")
             self._api_endpoints()
         return app
+
+    # -- stars -------------------------------------------------------------------------------
+
+    def starred_ids(self) -> list[str]:
+        return [paper.id for paper in self.bot.starred]
+
+    def star_button(self, paper_id: str, starred: bool, *, key: str) -> gr.Button:
+        """A card's star toggle (made inside a render): it stars the paper or takes its star
+        away, and every card and list of stars follows."""
+        button = gr.Button(STARRED if starred else STAR, size="sm", key=key,
+                           preserved_by_key=None, elem_classes=["star-toggle"])
+        button.click(lambda paper_id=paper_id: self.toggle_star(paper_id), None, self.starred,
+                     api_visibility="private", show_progress="hidden")
+        return button
+
+    def toggle_star(self, paper_id: str | None):
+        """Star the paper, or unstar it when starred; the starred ids after."""
+        try:
+            if paper_id is None:
+                return gr.skip()
+            if paper_id in self.starred_ids():
+                self.bot.unstar(paper_id)
+            else:
+                self.bot.star(paper_id)
+        except Exception as exc:  # noqa: BLE001 (every failure becomes a message)
+            return tell(exc, outputs=1)
+        return self.starred_ids()
 
     # -- the API ---------------------------------------------------------------------------
 

@@ -208,6 +208,12 @@ class ChatTab:
                        api_visibility="private")
             for export, file in zip(EXPORTS.values(), shown.downloads, strict=False):
                 gr.DownloadButton(f"Cited papers as {export.name}", size="sm", value=file)
+            if len(shown.citations) > 1:  # one cited paper has its own "Papers like [1]"
+                like_these = gr.Button("Papers like these", size="sm")
+                cited = [citation.paper.id for citation in shown.citations]
+                like_these.click(lambda cited=cited: self.app.similar.show_set(cited), None,
+                                 [self.app.tabs, *self.app.similar.shown_outputs],
+                                 api_visibility="private")
         if not shown.citations:
             gr.Markdown(NO_CITATION_AMONG.format(scope=escape_markdown(shown.scope))
                         if shown.scope else NO_CITATION)

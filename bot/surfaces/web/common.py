@@ -16,6 +16,7 @@ from bot.surfaces.export import EXPORTS
 from bot.surfaces.inputs import turns_of as turns_from
 
 ANY = "Any"  # a dropdown's choice that filters nothing
+STAR, STARRED = "☆ Star", "★ Starred"  # a star toggle, off and on
 UNEXPECTED = ("Something went wrong on the server ({kind}); nothing was changed. The "
               "server's log has the details.")
 log = logging.getLogger("bot.surfaces.web")
@@ -65,5 +66,5 @@ def _export_file(text: str, name: str) -> str:
     return str(path)
 
 
-__all__ = ["ANY", "export_files", "message_of", "tell", "turns_from", "user_error",
-           "user_errors"]
+__all__ = ["ANY", "STAR", "STARRED", "export_files", "message_of", "tell", "turns_from",
+           "user_error", "user_errors"]

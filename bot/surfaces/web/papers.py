@@ -1,5 +1,6 @@
 """The Papers tab: the library searched (bot/surfaces/browse.py), sorted by a click on a
-column's header, downloaded; a paper opened from its row; and how the corpus was read."""
+column's header, downloaded; a paper opened from its row (starred there, or put in a set);
+papers like a set chosen here; and how the corpus was read."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from bot.records import Paper
 from bot.surfaces.browse import PaperSearch
 from bot.surfaces.export import EXPORTS, to_bibtex
 from bot.surfaces.text import as_written
-from bot.surfaces.web.common import export_files
+from bot.surfaces.web.common import STAR, STARRED, export_files
 from bot.surfaces.web.paper_view import paper_markdown
+from bot.surfaces.web.similar import MAX_SET, paper_choices
 
 if TYPE_CHECKING:
     from bot.surfaces.web.app import ChatApp
@@ -50,6 +52,7 @@ SORT_MARKS = {False: " ▲", True: " ▼"}  # ascending, descending
 SEARCH_LABEL = "Search by title, author, abstract or year"
 HELP = ("Click a column's header to sort by it (again to reverse, a third time for the "
         "search's order); click a row to open its paper.")
+SET_LABEL = "Papers for a set (choose here, or open a paper and add it)"
 PHONE = "(max-width: 640px)"
 
 
@@ -107,10 +110,20 @@ class PapersTab:
         self._search_of: list[Paper] | None = None
 
     def build(self) -> None:
+        similar = self.app.similar
         with gr.Tab("Papers", id="papers"):
             query = gr.Textbox(label=SEARCH_LABEL, elem_id="papers-search",
                                placeholder="e.g. mixture of depths · Santoro · 2018")
             gr.Markdown(HELP)
+            with gr.Row(elem_classes=["set-row"]):
+                self.set_choice = gr.Dropdown(
+                    paper_choices(self.app.bot.papers), value=[], label=SET_LABEL,
+                    multiselect=True, filterable=True, max_choices=MAX_SET, scale=4,
+                    elem_id="papers-set")
+                like_these = gr.Button("Papers like these", variant="primary", scale=1,
+                                       min_width=120)
+            like_these.click(similar.show_set, self.set_choice,
+                             [self.app.tabs, *similar.shown_outputs], api_visibility="private")
             shown, count = self._listed("", None)
             listed = export_files(shown, "papers")
             with gr.Row():
@@ -133,8 +146,9 @@ class PapersTab:
                      trigger_mode="always_last")
         header_clicks.click(self.sort_by_header, [query, sort], [*listing, sort],
                             api_visibility="private")
-        self.table.select(self.open, None, [self.view, self.view_text, self.view_bibtex,
-                                            self.opened], api_visibility="private"
+        self.table.select(self.open, self.app.starred,
+                          [self.view, self.view_text, self.view_bibtex, self.opened,
+                           self.star], api_visibility="private"
                           ).then(None, js=SHOW_OPENED)
 
     def _opened_view(self) -> None:
@@ -143,8 +157,11 @@ class PapersTab:
         self.opened = gr.State(None)  # the opened paper's id
         with gr.Column(visible=False, variant="panel", elem_id="paper-view") as self.view:
             self.view_text = gr.Markdown()
-            with gr.Row():
+            with gr.Row(elem_classes=["similar-actions"]):
                 like = gr.Button("Papers like this", size="sm", variant="primary")
+                self.star = gr.Button(STAR, size="sm", elem_classes=["star-toggle"],
+                                      elem_id="paper-star")
+                add_to_set = gr.Button("Add to the set", size="sm")
                 close = gr.Button("Close", size="sm")
             # A large collaboration's entry runs to pages: it scrolls past a dozen lines.
             self.view_bibtex = gr.Code(language=None, label="BibTeX", interactive=False,
@@ -153,6 +170,14 @@ class PapersTab:
                    api_visibility="private")
         close.click(lambda: (gr.Column(visible=False), None), None, [self.view, self.opened],
                     api_visibility="private")
+        self.star.click(self.app.toggle_star, self.opened, self.app.starred,
+                        api_visibility="private", show_progress="hidden")
+        # A star given or taken anywhere (here, a card) shows on the opened paper.
+        self.app.starred.change(lambda starred, opened: star_label(opened in starred),
+                                [self.app.starred, self.opened], self.star,
+                                api_visibility="private", show_progress="hidden")
+        add_to_set.click(with_member, [self.set_choice, self.opened], self.set_choice,
+                         api_visibility="private")
 
     def list(self, query, sort: Sort = None):
         """The table (its rows and count) and the listed papers' downloads, for a search
@@ -178,13 +203,15 @@ class PapersTab:
         sort = next_sort(sort, PAPER_COLUMNS[column].name)
         return (*self.list(query, sort), sort)
 
-    def open(self, event: gr.SelectData):
-        """The clicked row's paper in the panel below the table."""
+    def open(self, starred, event: gr.SelectData):
+        """The clicked row's paper in the panel below the table; `starred`, the starred
+        papers' ids, for its star."""
         row = event.row_value or []
         paper = self.app.bot.get(str(row[ID_COLUMN])) if len(row) > ID_COLUMN else None
         if paper is None:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return (gr.Column(visible=True), paper_markdown(paper), to_bibtex([paper]), paper.id)
+            return tuple(gr.skip() for _ in range(5))
+        return (gr.Column(visible=True), paper_markdown(paper), to_bibtex([paper]), paper.id,
+                star_label(paper.id in (starred or [])))
 
     def _searcher(self) -> PaperSearch:
         """The search over the current library's papers (rebuilt when papers are added)."""
@@ -192,6 +219,18 @@ class PapersTab:
         if self._search is None or self._search_of is not papers:
             self._search, self._search_of = PaperSearch(papers), papers
         return self._search
+
+
+def star_label(starred: bool) -> str:
+    return STARRED if starred else STAR
+
+
+def with_member(members: list[str] | None, paper_id: str | None) -> list[str]:
+    """The set with the opened paper in it (once)."""
+    members = list(members or [])
+    if paper_id is None or paper_id in members or len(members) >= MAX_SET:
+        return members
+    return [*members, paper_id]
 
 
 def next_sort(sort: Sort, column: str) -> Sort:
