@@ -39,8 +39,11 @@ import numpy as np  # noqa: E402
 
 from bench.machine import describe  # noqa: E402
 from bot.library.sentences import split_sentences  # noqa: E402
-from embeddings import EncoderSpec, make_encoder  # noqa: E402
-from embeddings import onnx_int8  # noqa: E402
+from embeddings import (  # noqa: E402
+    EncoderSpec,
+    make_encoder,
+    onnx_int8,  # noqa: E402
+)
 from embeddings.model_files import pool_unit  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared/corpora/arxiv-cs-75k.jsonl.gz"
@@ -64,7 +67,7 @@ def per_tensor_way(encoder, folder: Path):
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     fp32, int8 = folder / "fp32.onnx", folder / "per-tensor.onnx"
-    _export_fp32(encoder.model_dir, fp32)
+    onnx_int8.export_fp32(encoder.model_dir, fp32)
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
                      op_types_to_quantize=["MatMul"])
     options = ort.SessionOptions()
@@ -117,31 +120,6 @@ def batched_way(encoder, size: int):
         finally:
             onnx_int8.BATCH_TEXTS = saved
     return embed
-
-
-def _export_fp32(model_dir: Path, target: Path) -> None:
-    import torch
-    from transformers import AutoModel
-
-    class HiddenStates(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
-
-    example = torch.ones((2, 16), dtype=torch.long)
-    with torch.no_grad():
-        torch.onnx.export(HiddenStates().eval(), (example, example, torch.zeros_like(example)),
-                          str(target), input_names=["input_ids", "attention_mask",
-                                                    "token_type_ids"],
-                          output_names=["last_hidden_state"],
-                          dynamic_axes={n: {0: "batch", 1: "tokens"} for n in
-                                        ["input_ids", "attention_mask", "token_type_ids",
-                                         "last_hidden_state"]},
-                          opset_version=17, dynamo=False)
 
 
 def main() -> None:

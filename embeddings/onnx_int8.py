@@ -31,7 +31,6 @@ from embeddings.encoder import Encoder, EncoderSpec
 from embeddings.int8_graph import SESSION_OPTIMIZATION, quantize_per_token
 from embeddings.model_files import hidden_size, max_tokens, pool_unit, pooling_mode
 
-
 # Texts are batched by length: each batch at most this many texts, and (padding included)
 # at most BATCH_TOKENS tokens, so long texts go in small batches. Chosen with
 # bench/throughput.py --encoder-only (README, "How it works").
@@ -174,40 +173,44 @@ def open_session(path: Path, *, threads: int, optimization: str | None = None):
 def export_int8(model_dir: Path, target: Path) -> None:
     """Export the transformer to ONNX and rewrite its MatMuls to int8, written atomically.
     Only the folder is read (`local_files_only`): nothing is fetched."""
-    import torch
-    from transformers import AutoModel
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
-
     target.parent.mkdir(parents=True, exist_ok=True)
     fp32 = target.with_suffix(f".fp32.{os.getpid()}.tmp")
     int8 = target.with_suffix(f".int8.{os.getpid()}.tmp")
     with _quiet(), contextlib.ExitStack() as cleanup:
         cleanup.callback(fp32.unlink, missing_ok=True)
         cleanup.callback(int8.unlink, missing_ok=True)
-
-        class HiddenStates(torch.nn.Module):  # keyword arguments: positional order varies
-            def __init__(self):
-                super().__init__()
-                self.bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
-
-            def forward(self, input_ids, attention_mask, token_type_ids):
-                return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                                 token_type_ids=token_type_ids).last_hidden_state
-
-        example = torch.ones((2, 16), dtype=torch.long)
-        with torch.no_grad():
-            torch.onnx.export(
-                HiddenStates().eval(), (example, example, torch.zeros_like(example)), str(fp32),
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["last_hidden_state"],
-                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in
-                              ["input_ids", "attention_mask", "token_type_ids",
-                               "last_hidden_state"]},
-                opset_version=17, dynamo=False)
+        export_fp32(model_dir, fp32)
         quantize_per_token(fp32, int8)
         os.replace(int8, target)
+
+
+def export_fp32(model_dir: Path, target: Path) -> None:
+    """The transformer's token states as a float32 ONNX graph, batch and length dynamic."""
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+    class HiddenStates(torch.nn.Module):  # keyword arguments: positional order varies
+        def __init__(self):
+            super().__init__()
+            self.bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+
+    example = torch.ones((2, 16), dtype=torch.long)
+    with torch.no_grad():
+        torch.onnx.export(
+            HiddenStates().eval(), (example, example, torch.zeros_like(example)), str(target),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in
+                          ["input_ids", "attention_mask", "token_type_ids",
+                           "last_hidden_state"]},
+            opset_version=17, dynamo=False)
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""Answer and citation templates, shipped as package data. Loaded and checked by bot.answer.templates."""
+"""Answer and citation templates, shipped as package data. Loaded and checked by
+bot.answer.templates."""
 
 from pathlib import Path
 

@@ -237,10 +237,11 @@ def test_the_encoder_keeps_its_files_under_the_settings_home(tmp_path, monkeypat
     settings = get_settings(home=tmp_path / "home")
     encoder = encoder_for(settings)
     assert encoder.kind == "onnx-int8" and encoder.cache_dir == tmp_path / "home" / "cache"
-    assert encoder.identity == f"{BUNDLED_WEIGHTS_SHA256}:onnx-int8:per-token"  # as libraries store it
+    # as libraries store it
+    assert encoder.identity == f"{BUNDLED_WEIGHTS_SHA256}:onnx-int8:per-token"
     assert list((tmp_path / "home" / "cache" / "digests").iterdir())  # the digest's memo
     assert encoder.path == (tmp_path / "home" / "cache" / "models"
-                            / f"all-MiniLM-L6-v2-{BUNDLED_WEIGHTS_SHA256[:16]}-int8-pc.onnx")
+                            / f"all-MiniLM-L6-v2-{BUNDLED_WEIGHTS_SHA256[:16]}-int8-pt.onnx")
     monkeypatch.setenv("PAPERCHAT_ENCODER", "torch")  # the shorthand the README documents
     torch = encoder_for(get_settings(home=tmp_path / "home"))
     assert torch.kind == "torch" and torch.identity == f"{BUNDLED_WEIGHTS_SHA256}:torch"

@@ -38,13 +38,12 @@ def test_a_texts_vector_is_the_same_alone_and_in_shuffled_batches(embedder, seed
     alone = np.stack([run_batch(session, [i], embedder._pooling)[0] for i in ids])
     shuffled = list(range(len(seed_texts)))
     random.Random(7).shuffle(shuffled)
-    for size in (3, 16):  # batches of unlike lengths: the most padding
-        batched = np.zeros_like(alone)
-        for start in range(0, len(shuffled), size):
-            rows = shuffled[start : start + size]
-            batched[rows] = run_batch(session, [ids[r] for r in rows], embedder._pooling)
-        cosine = (alone * batched).sum(axis=1)
-        assert cosine.min() >= 0.99999, (size, cosine.min())
+    size = 7  # batches of unlike lengths: the most padding
+    batched = np.zeros_like(alone)
+    for start in range(0, len(shuffled), size):
+        rows = shuffled[start : start + size]
+        batched[rows] = run_batch(session, [ids[r] for r in rows], embedder._pooling)
+    assert (alone * batched).sum(axis=1).min() >= 0.99999
     # And through the encoder's own batching, in another order.
     order = shuffled[::-1]
     through = embedder.embed_documents([seed_texts[r] for r in order])

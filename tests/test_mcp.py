@@ -22,9 +22,9 @@ from conftest import MODEL_CACHE, REPO
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult
 
 from bot.surfaces.mcp_server import MCP_PATH, TOOLS
+from tests.helpers.mcp_session import Session
 
 CREDIT = "Which papers study credit assignment over long delays?"
 DEMONSTRATIONS = "Which papers train agents from human demonstrations?"
@@ -34,36 +34,6 @@ INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
               "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                          "clientInfo": {"name": "test", "version": "0"}}}
 MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
-
-
-class Session:
-    """A connected MCP client for synchronous tests: its event loop runs in a portal's
-    thread, for as long as the session is open."""
-
-    def __init__(self, portal, client: Client):
-        self.portal, self.client = portal, client
-
-    def tools(self) -> dict:
-        listing = self.portal.call(self.client.list_tools)
-        return {tool.name: tool for tool in listing.tools}
-
-    def call(self, name: str, **arguments) -> CallToolResult:
-        return self.portal.call(self.client.call_tool, name, arguments)
-
-    def ok(self, name: str, **arguments) -> dict:
-        """A call that succeeds: its structured content."""
-        result = self.call(name, **arguments)
-        assert not result.is_error, result.content
-        assert result.content[0].type == "text" and result.content[0].text
-        return result.structured_content
-
-    def error(self, name: str, **arguments) -> str:
-        """A call that fails as a tool error: its message."""
-        result = self.call(name, **arguments)
-        assert result.is_error and result.structured_content is None
-        (content,) = result.content
-        assert "Traceback" not in content.text
-        return content.text
 
 
 @contextlib.contextmanager

@@ -20,7 +20,9 @@ class _NoEmbedding:
         self.real = real
         self.weights_sha256 = real.weights_sha256
         self.identity = real.identity
+        self.earlier_identity = real.earlier_identity
         self.kind = real.kind
+        self.revision, self.revision_note = real.revision, real.revision_note
         self.name = real.name
         self.dim = real.dim
 

@@ -182,9 +182,9 @@ def build_library(
             previous=previous.lexical if previous is not None else None)
     manifest = Manifest(
         model_name=embedder.name, model_sha256=embedder.weights_sha256,
-        encoder=embedder.kind, encoder_revision=embedder.revision, dim=embedder.dim, papers=len(papers),
-        sentences=len(plan.spans), corpus_fingerprint=fingerprint, layout=layout,
-        generation="unsaved")
+        encoder=embedder.kind, encoder_revision=embedder.revision, dim=embedder.dim,
+        papers=len(papers), sentences=len(plan.spans), corpus_fingerprint=fingerprint,
+        layout=layout, generation="unsaved")
     library = Library(
         papers=papers, report=corpus.report, doc_index=doc_index, lexical=lexical,
         sentence_vectors=sentence_vectors, sentence_spans=plan.spans, hubness=paper_hubness,

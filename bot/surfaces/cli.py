@@ -426,18 +426,18 @@ def _new(args: argparse.Namespace, filters: Filters | None) -> int:
 
 
 def _star(args: argparse.Namespace, _: Filters | None) -> int:
-    bot = _open(args)
-    for ref in args.refs:
-        paper = bot.star(ref)
-        print(f"starred   {paper.id:<18} {paper.display_title}")
-    return 0
+    return _mark(args, star=True)
 
 
 def _unstar(args: argparse.Namespace, _: Filters | None) -> int:
+    return _mark(args, star=False)
+
+
+def _mark(args: argparse.Namespace, *, star: bool) -> int:
     bot = _open(args)
     for ref in args.refs:
-        paper = bot.unstar(ref)
-        print(f"unstarred {paper.id:<18} {paper.display_title}")
+        paper = bot.star(ref) if star else bot.unstar(ref)
+        print(f"{'starred' if star else 'unstarred':<9} {paper.id:<18} {paper.display_title}")
     return 0
 
 

@@ -15,6 +15,9 @@ from bot.surfaces.mcp_server import build_server
 
 
 class Session:
+    """A connected MCP client for synchronous tests: its event loop runs in a portal's
+    thread, for as long as the session is open."""
+
     def __init__(self, portal, client: Client):
         self.portal, self.client = portal, client
 
