@@ -308,3 +308,13 @@ def test_rest_similar_takes_several_refs_and_an_aspect(server, seed_bot):
     bad = httpx.get(f"{api}/similar", params={"ref": RELATIONAL_RNN, "aspect": "colour"},
                     timeout=60)
     assert bad.status_code == 422 and "aspect" in bad.json()["detail"]
+
+
+def test_a_paper_is_named_by_its_title_before_the_colon(seed_bot):
+    """What a person writes: "Mixture-of-Depths", not its whole title."""
+    paper = seed_bot.get("mixture-of-depths")
+    assert paper is not None and paper.title.startswith("Mixture-of-Depths:")
+    hits = seed_bot.similar(["Mixture-of-Depths", "2403.05530"], k=3)
+    assert paper.id not in {hit.paper.id for hit in hits}
+    # "Gemini 1.5: …" and "Gemini 2.5: …" are not "Gemini: A Family of …"
+    assert seed_bot.get("Gemini").title.startswith("Gemini: A Family")

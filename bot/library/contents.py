@@ -144,6 +144,17 @@ class Library:
         return {normalise_title(p.title): i
                 for i, p in reversed(list(enumerate(self.papers))) if p.title}
 
+    @cached_property
+    def row_of_short_title(self) -> dict[str, int]:
+        """A title's part before its colon ("Mixture-of-Depths" of "Mixture-of-Depths:
+        Dynamically allocating …"), normalised -> row, where only one paper has it: what a
+        person writes when naming a paper."""
+        rows: dict[str, list[int]] = {}
+        for i, p in enumerate(self.papers):
+            if p.title and ":" in p.title:
+                rows.setdefault(normalise_title(p.title.split(":", 1)[0]), []).append(i)
+        return {short: found[0] for short, found in rows.items() if short and len(found) == 1}
+
     def sentence_rows(self, row: int) -> range:
         return range(int(self.sentence_offsets[row]), int(self.sentence_offsets[row + 1]))
 

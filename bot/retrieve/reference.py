@@ -19,7 +19,8 @@ _NEAREST_LOOKED_AT = 5
 
 def row_of_reference(library: Library, ref: str) -> int | None:
     """Exact references: paper id, arXiv id, DOI (bare, `doi:` or a doi.org address), cite
-    key, or title (case and punctuation ignored)."""
+    key, or title (case and punctuation ignored; a title's part before its colon, where no
+    other paper shares it)."""
     if ref in library.row_of:
         return library.row_of[ref]
     if ref in library.row_of_cite_key:
@@ -30,7 +31,10 @@ def row_of_reference(library: Library, ref: str) -> int | None:
     doi = normalise_doi(ref)
     if doi and doi in library.row_of_doi:
         return library.row_of_doi[doi]
-    return library.row_of_title.get(normalise_title(ref))
+    title = normalise_title(ref)
+    if title in library.row_of_title:
+        return library.row_of_title[title]
+    return library.row_of_short_title.get(title)
 
 
 def row_of_text(library: Library, text: str, vector: np.ndarray) -> int | None:
