@@ -44,7 +44,6 @@ from embeddings import (  # noqa: E402
     make_encoder,
     onnx_int8,  # noqa: E402
 )
-from embeddings.model_files import pool_unit  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared/corpora/arxiv-cs-75k.jsonl.gz"
 BATCH_SIZES = (1, 8, 16, 32)
@@ -92,12 +91,9 @@ def one_text_a_run(encoder, sessions):
     def run(ids):
         session = idle.get()
         try:
-            tokens = np.array([ids], dtype=np.int64)
-            states = session.run(None, {"input_ids": tokens, "attention_mask": np.ones_like(tokens),
-                                        "token_type_ids": np.zeros_like(tokens)})[0][0]
+            return onnx_int8.run_batch(session, [ids], "mean")[0]
         finally:
             idle.put(session)
-        return pool_unit(states, "mean")
 
     pool = ThreadPoolExecutor(len(sessions))
 
