@@ -41,6 +41,12 @@ class EncoderSpec:
     batch_size: int = 32  # texts a torch forward pass
 
 
+def identity_of(weights_sha256: str, kind: str, revision: str = "") -> str:
+    """Which vectors an encoder makes, as libraries and the embedding cache name them."""
+    identity = f"{weights_sha256}:{kind}"
+    return f"{identity}:{revision}" if revision else identity
+
+
 class Encoder(ABC):
     """Documents and queries to unit vectors. The model loads on first use, once.
 
@@ -72,13 +78,12 @@ class Encoder(ABC):
     @property
     def identity(self) -> str:
         """Which vectors this encoder makes: the weights and the encoder that runs them."""
-        earlier = self.earlier_identity
-        return f"{earlier}:{self.revision}" if self.revision else earlier
+        return identity_of(self.weights_sha256, self.kind, self.revision)
 
     @property
     def earlier_identity(self) -> str:
         """The identity of this kind's vectors before its `revision`."""
-        return f"{self.weights_sha256}:{self.kind}"
+        return identity_of(self.weights_sha256, self.kind)
 
     @property
     @abstractmethod

@@ -16,6 +16,7 @@ from bot.ingest.merge import normalise_title
 from bot.library.lexical import LexicalIndex
 from bot.records import Filters, IngestReport, Layout, Paper
 from embeddings import Int8Vectors, VectorIndex
+from embeddings.encoder import identity_of
 
 # 7: the int8 encoder's per-token scales (Manifest.encoder_revision); its earlier vectors
 # are recomputed, those of other encoders come from the embedding cache.
@@ -164,9 +165,8 @@ class Library:
 
     @property
     def embedder_identity(self) -> str:
-        identity = f"{self.manifest.model_sha256}:{self.manifest.encoder}"
-        revision = self.manifest.encoder_revision
-        return f"{identity}:{revision}" if revision else identity
+        manifest = self.manifest
+        return identity_of(manifest.model_sha256, manifest.encoder, manifest.encoder_revision)
 
     @cached_property
     def row_of_doi(self) -> dict[str, int]:
